@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else follows.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DB ?= var/demo.db
+DEMO_URL := sqlite:///$(DEMO_DB)
+
+.PHONY: install demo test lint bench clean services
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Server binaries the test suite starts as throwaway instances (PostgreSQL).
+services:
+	@bash scripts/ensure-services.sh
+
+demo: $(STAMP)
+	mkdir -p var
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit init
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit generate --individuals 100000 --enterprises 5000 --seed 2026
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve
+
+test: $(STAMP) services
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy --strict src
+
+bench: $(STAMP)
+	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Makes sure the server binaries the tests start on loopback are installed (Debian packages).
+# The tests themselves start and stop throwaway instances; nothing is left running.
+set -euo pipefail
+need=()
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
+  need+=(postgresql)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi

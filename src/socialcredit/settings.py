@@ -1,0 +1,34 @@
+"""Typed settings, read once from the environment (prefix ``SOCIALCREDIT_``) and injected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOCIALCREDIT_", extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///var/registry.db",
+        description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://... supported",
+    )
+    rulepack: Path | None = Field(
+        default=None, description="a rule pack YAML file; the packaged reference pack if unset"
+    )
+    timezone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if not (v.startswith("sqlite") or v.startswith("postgresql")):
+            raise ValueError(f"SOCIALCREDIT_DATABASE_URL must be sqlite or postgresql, got {v!r}")
+        return v
+
+
+def load_settings() -> Settings:
+    return Settings()
