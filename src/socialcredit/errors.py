@@ -18,6 +18,7 @@ same message without a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class InvalidInput(RegistryError):
     @classmethod
     def one(
         cls, field: str, reason: str, value: str | None = None, line: int | None = None
-    ) -> InvalidInput:
+    ) -> Self:
         p = Problem(field=field, reason=reason, value=value, line=line)
         return cls(str(p), (p,))
 

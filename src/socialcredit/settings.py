@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, v: str) -> str:
-        if not (v.startswith("sqlite") or v.startswith("postgresql")):
+        if not v.startswith(("sqlite", "postgresql")):
             raise ValueError(f"SOCIALCREDIT_DATABASE_URL must be sqlite or postgresql, got {v!r}")
         return v
 

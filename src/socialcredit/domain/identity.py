@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from stdnum import numdb
 from stdnum.cn import ric, uscc
@@ -29,7 +29,7 @@ _USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
 ENTERPRISE_BIT = 1 << 62
 
 
-class SubjectKind(str, Enum):
+class SubjectKind(StrEnum):
     PERSON = "person"
     ENTERPRISE = "enterprise"
 

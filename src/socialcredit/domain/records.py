@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     LISTED = "listed"
     FULFILLED = "fulfilled"  # obligation performed, settlement carried out, fare or fine paid
     WITHDRAWN = "withdrawn"  # the authority withdraws the record (reason says why)

@@ -10,30 +10,30 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from socialcredit.errors import InvalidRulePack, Problem
 
 
-class TermKind(str, Enum):
+class TermKind(StrEnum):
     UNTIL_REMOVED = "until_removed"  # no fixed term: until a removal condition is met
     FIXED = "fixed"  # a fixed number of years or days
     UNTIL_PAID = "until_paid"  # until the obligation is fulfilled (fare, fine, tax)
     PUBLICATION = "publication"  # as long as the record may be published (repair tiers)
 
 
-class Start(str, Enum):
+class Start(StrEnum):
     ON_DECISION = "on_decision"  # effective on issue (court listings)
     AFTER_PUBLICITY = "after_publicity"  # after publication and the publicity period
 
 
-class Effect(str, Enum):
+class Effect(StrEnum):
     DENY = "deny"
     BENEFIT = "benefit"
 
 
-class ListKind(str, Enum):
+class ListKind(StrEnum):
     BLACKLIST = "blacklist"
     REDLIST = "redlist"
 
@@ -196,7 +196,9 @@ def _term(r: _Reader, d: Any, path: str) -> Term:
     if kind is not TermKind.FIXED and (years or days):
         r.bad(path, f"a {kind.value} term takes no years or days")
     if ext and max_total and years + ext > max_total:
-        r.bad(f"{path}.extension_max_years", f"years + extension exceeds max_total_years {max_total}")
+        r.bad(
+            f"{path}.extension_max_years", f"years + extension exceeds max_total_years {max_total}"
+        )
     if kind is TermKind.PUBLICATION and max_pub <= 0:
         r.bad(f"{path}.max_publication_months", "a publication term needs it > 0")
     if min_pub > max_pub and max_pub:
@@ -242,8 +244,9 @@ def rulepack_from_dict(doc: Any, source: str = "rule pack") -> RulePack:
         if lid in lists:
             r.bad(f"{p}.id", "is duplicated", lid)
         if lid:
-            lists[lid] = ListDef(lid, r.get(ld, p, "name", str) or "", kind,
-                                 bool(r.get(ld, p, "public", bool, True)))
+            lists[lid] = ListDef(
+                lid, r.get(ld, p, "name", str) or "", kind, bool(r.get(ld, p, "public", bool, True))
+            )
 
     categories: dict[str, Category] = {}
     for i, c in enumerate(r.get(doc, "", "categories", list) or []):
@@ -273,7 +276,9 @@ def rulepack_from_dict(doc: Any, source: str = "rule pack") -> RulePack:
                 r.bad(f"{p}.publicity", "must be a mapping")
         if start is Start.AFTER_PUBLICITY and publicity is None:
             r.bad(f"{p}.publicity", "is required when start is after_publicity")
-        subject_kinds = frozenset(r.get(c, p, "subject_kinds", list, ["person", "enterprise"]) or [])
+        subject_kinds = frozenset(
+            r.get(c, p, "subject_kinds", list, ["person", "enterprise"]) or []
+        )
         if not subject_kinds <= {"person", "enterprise"} or not subject_kinds:
             r.bad(f"{p}.subject_kinds", "must be a non-empty subset of [person, enterprise]")
         term = _term(r, c.get("term"), f"{p}.term")
@@ -326,15 +331,23 @@ def rulepack_from_dict(doc: Any, source: str = "rule pack") -> RulePack:
                 r.bad(f"{q}.id", "is duplicated", mid)
             seen_measures.add(mid)
             measures.append(
-                Measure(mid, sector or "", eff, r.get(x, q, "description", str) or "",
-                        bool(r.get(x, q, "binds_legal_representative", bool, False)))
+                Measure(
+                    mid,
+                    sector or "",
+                    eff,
+                    r.get(x, q, "description", str) or "",
+                    bool(r.get(x, q, "binds_legal_representative", bool, False)),
+                )
             )
         for lid in m_lists & set(lists):
             want = Effect.BENEFIT if lists[lid].kind is ListKind.REDLIST else Effect.DENY
             for x in measures:
                 if x.effect is not want:
-                    r.bad(f"{p}.measures", f"a {lists[lid].kind.value} triggers only "
-                          f"{want.value} measures", x.id)
+                    r.bad(
+                        f"{p}.measures",
+                        f"a {lists[lid].kind.value} triggers only {want.value} measures",
+                        x.id,
+                    )
         memoranda.append(
             Memorandum(
                 id=r.get(m, p, "id", str) or "",
