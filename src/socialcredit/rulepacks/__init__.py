@@ -42,3 +42,29 @@ def load_rulepack(path: Path | None = None) -> RulePack:
         except ValueError:
             pass
     return rulepack_from_dict(doc, source)
+
+
+# Appended with the scoring loader rather than merged into the imports above: this file is
+# shared, and the scoring side only adds to it.
+from socialcredit.domain.scoring import ScoringPack  # noqa: E402
+from socialcredit.scoring.schema import scoring_from_dict  # noqa: E402
+
+SCORING = "scoring.yaml"
+
+
+def load_scoring(path: Path | None = None, rulepack: RulePack | None = None) -> ScoringPack:
+    """Load and validate the scoring programmes: ``path`` if given, else the packaged ones.
+
+    Rules may score categories of ``rulepack`` (default: the packaged reference pack).
+    """
+    if path is None:
+        text = resources.files(__package__).joinpath(SCORING).read_text("utf-8")
+        source = f"packaged {SCORING}"
+    else:
+        try:
+            text = path.read_text("utf-8")
+        except OSError as e:
+            raise InvalidRulePack(f"scoring pack {path}: cannot read: {e.strerror}") from None
+        source = str(path)
+    pack = rulepack if rulepack is not None else load_rulepack()
+    return scoring_from_dict(_parse(text, source), set(pack.categories), source)
