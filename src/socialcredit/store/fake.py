@@ -138,9 +138,12 @@ class _Ingest:
     def find_batch(self, sha256: str) -> BatchInfo | None:
         return self._db.batches.get(sha256)
 
-    def existing_records(self, refs: Sequence[RecordRef]) -> dict[RecordRef, StoredRecord]:
+    def existing_records(
+        self, authorities: Sequence[str], case_numbers: Sequence[str]
+    ) -> dict[RecordRef, StoredRecord]:
         out = {}
-        for ref in refs:
+        for a, c in zip(authorities, case_numbers, strict=True):
+            ref = RecordRef(a, c)
             rid = self._db.record_ids.get(ref)
             if rid is not None:
                 out[ref] = StoredRecord(rid, self._db.records[rid])

@@ -169,8 +169,11 @@ class IngestRepository(Protocol):
 
     def find_batch(self, sha256: str) -> BatchInfo | None: ...
 
-    def existing_records(self, refs: Sequence[RecordRef]) -> dict[RecordRef, StoredRecord]:
-        """The stored records among ``refs`` (a missing ref is simply absent)."""
+    def existing_records(
+        self, authorities: Sequence[str], case_numbers: Sequence[str]
+    ) -> dict[RecordRef, StoredRecord]:
+        """The stored records among the (authority, case number) pairs given as two parallel
+        columns; pairs with no stored record are simply absent from the answer."""
 
     def existing_fingerprints(self, record_ids: Sequence[int]) -> set[tuple[int, str]]:
         """(record_id, fingerprint) of the stored events of those records."""

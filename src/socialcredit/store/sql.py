@@ -242,8 +242,10 @@ class SqlIngest:
         row = self._c.execute(select(t.batches).where(t.batches.c.sha256 == sha256)).first()
         return None if row is None else BatchInfo(**row._mapping)
 
-    def existing_records(self, refs: Sequence[RecordRef]) -> dict[RecordRef, StoredRecord]:
-        if not refs or self._c.execute(select(t.records.c.id).limit(1)).first() is None:
+    def existing_records(
+        self, authorities: Sequence[str], case_numbers: Sequence[str]
+    ) -> dict[RecordRef, StoredRecord]:
+        if not authorities or self._c.execute(select(t.records.c.id).limit(1)).first() is None:
             return {}
         c = self._c
         c.exec_driver_sql(
@@ -254,7 +256,7 @@ class SqlIngest:
             c,
             "ingest_keys",
             ("authority", "case_number"),
-            [(r.authority, r.case_number) for r in refs],
+            list(zip(authorities, case_numbers, strict=True)),
         )
         rows = c.exec_driver_sql(
             "SELECT r.* FROM records r JOIN ingest_keys k "
