@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -94,6 +94,11 @@ class Population:
     enterprises: int
     seed: int
     on: dt.date
+    # Row (in ``subjects``) of each enterprise's legal representative, so records can carry
+    # the representative's name without a lookup by ID string.
+    legal_rep_rows: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64), repr=False
+    )
 
     @property
     def persons(self) -> pa.Table:
@@ -317,7 +322,7 @@ def _enterprises(
     adults: npt.NDArray[np.int64],
     person_ids: pa.Array,
     tick: Callable[[int], None],
-) -> dict[str, pa.Array]:
+) -> tuple[dict[str, pa.Array], npt.NDArray[np.int64]]:
     regions = load_regions()
     pools = _name_pools()
     idx = regions.valid_in(on.year)
@@ -375,7 +380,8 @@ def _enterprises(
         pa.array(rng.integers(0, len(ENTERPRISE_MAILBOXES), n))
     )
     email = _emails(rng, n, NO_EMAIL_ENTERPRISE, mailbox)
-    rep = person_ids.take(pa.array(adults[rng.integers(0, len(adults), n)]))
+    rep_rows = adults[rng.integers(0, len(adults), n)]
+    rep = person_ids.take(pa.array(rep_rows))
     tick(4)
     return {
         "subject_id": ids,
@@ -384,7 +390,7 @@ def _enterprises(
         "region_code": pc.cast(pa.array(region), pa.string()),
         "contact_email": email,
         "legal_representative_id": rep,
-    }
+    }, rep_rows
 
 
 def _base36(chars: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
@@ -425,16 +431,17 @@ def generate_population(
     cols, days = _individuals(rng, individuals, on, tick)
     tick(6)
     parts = [_table(cols, individuals, "person")]
+    rep_rows = np.empty(0, dtype=np.int64)
     if enterprises:
         born_limit = _years_before(on, LEGAL_REP_MIN_AGE)
         adults = np.flatnonzero(days <= (born_limit - EPOCH).days)
         if len(adults) == 0:
             raise ValueError("enterprises need adult individuals as legal representatives")
         etick = _steps(progress, "enterprises", enterprises, 4)
-        ecols = _enterprises(rng, enterprises, on, adults, cols["subject_id"], etick)
+        ecols, rep_rows = _enterprises(rng, enterprises, on, adults, cols["subject_id"], etick)
         parts.append(_table(ecols, enterprises, "enterprise"))
     subjects = pa.concat_tables(parts).combine_chunks()
-    return Population(subjects, individuals, enterprises, seed, on)
+    return Population(subjects, individuals, enterprises, seed, on, rep_rows)
 
 
 def _table(cols: dict[str, pa.Array], n: int, kind: str) -> pa.Table:
