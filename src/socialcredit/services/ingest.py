@@ -421,8 +421,10 @@ def _check_ids(raw: pa.Array, today: dt.date) -> _Ids:
     cand = np.flatnonzero(person & ric_ok & date_ok)
     if len(cand):
         ok[cand] = _region_ok(region[cand], y[cand])
-    # Credit codes: the 17 first symbols from the alphabet, GB 32100 check character.
-    ent = len18 & ~person
+    ok_person = ok.copy()
+    # Credit codes (GB 32100 check character); some are all digits, so every identifier
+    # that is not a valid resident ID is tried.
+    ent = len18 & ~ok_person
     vals = _USCC_VAL[m]
     ent &= (vals >= 0).all(axis=1)
     check = _USCC_CHARS[(31 - (vals[:, :17] * _USCC_W).sum(axis=1) % 31) % 31]
@@ -432,7 +434,7 @@ def _check_ids(raw: pa.Array, today: dt.date) -> _Ids:
     if len(ecand):
         ereg = ((m[ecand, 2:8] - 48) * _DIGIT_POW).sum(axis=1)
         ok[ecand] = _region_ok(ereg, None)
-    return _Ids(v, ok, person & ok, np.where(person & ok, birth, 0))
+    return _Ids(v, ok, ok_person, np.where(ok_person, birth, 0))
 
 
 # --------------------------------------------------------------------------- validation

@@ -155,7 +155,7 @@ class SqlRecords:
     def counts_by_category(self) -> dict[str, int]:
         c = t.records.c.category
         rows = self._c.execute(select(c, func.count()).group_by(c).order_by(c))
-        return {cat: int(n) for cat, n in rows.tuples()}
+        return {cat: int(n) for cat, n in rows}
 
     def count(self) -> int:
         return int(self._c.execute(select(func.count()).select_from(t.records)).scalar_one())
@@ -263,16 +263,9 @@ class SqlIngest:
             "ON r.authority = k.authority AND r.case_number = k.case_number"
         )
         out: dict[RecordRef, StoredRecord] = {}
-        decision_type = t.records.c.decision_date.type
-        process = decision_type.result_processor(c.dialect, None)
-        amount_type = t.records.c.amount_owed.type
-        amount = amount_type.result_processor(c.dialect, None)
         for row in rows:
+            # raw rows: dates as ISO text on SQLite, amounts as text; the codec reads both
             m = dict(row._mapping)
-            if process is not None:
-                m["decision_date"] = process(m["decision_date"])
-            if amount is not None:
-                m["amount_owed"] = amount(m["amount_owed"])
             rec = record_from_mapping(m)
             out[rec.ref] = StoredRecord(int(m["id"]), rec)
         c.exec_driver_sql("DELETE FROM ingest_keys")
@@ -284,7 +277,7 @@ class SqlIngest:
         ids = sorted(set(record_ids))
         for i in range(0, len(ids), 500):
             q = select(e.record_id, e.fingerprint).where(e.record_id.in_(ids[i : i + 500]))
-            out.update((int(a), str(b)) for a, b in self._c.execute(q).tuples())
+            out.update((int(a), str(b)) for a, b in self._c.execute(q))
         return out
 
     def next_ids(self) -> tuple[int, int]:
