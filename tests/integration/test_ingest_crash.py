@@ -1,0 +1,85 @@
+"""Kill -9 in the middle of a batch: the batch is wholly out, and re-running completes it."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from sqlalchemy import Engine
+
+from socialcredit.domain.rules import RulePack
+from socialcredit.services.ingest import ingest_file
+from socialcredit.store import SqlUnitOfWork
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
+TODAY_ISO = "2026-04-01"
+
+CHILD = textwrap.dedent(
+    """
+    import datetime as dt, sys, time
+    from pathlib import Path
+    from socialcredit.rulepacks import load_rulepack
+    from socialcredit.services import ingest
+    from socialcredit.store import SqlUnitOfWork, make_engine
+
+    ingest.WRITE_CHUNK = 5_000  # several chunks, so the kill lands between two of them
+
+    def progress(done: int) -> None:
+        # Called inside the open transaction after each chunk is written.
+        print(done, flush=True)
+        time.sleep(60)
+
+    engine = make_engine(sys.argv[1])
+    ingest.ingest_file(SqlUnitOfWork(engine), Path(sys.argv[2]), pack=load_rulepack(),
+                       today=dt.date.fromisoformat(sys.argv[3]), progress=progress)
+    """
+)
+
+
+def _make_table(n: int) -> object:
+    spec = importlib.util.spec_from_file_location("bench_ingest", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_table(n)
+
+
+def test_sigkill_mid_batch_leaves_it_wholly_out_then_rerun_completes(
+    engine: Engine, db_url: str, pack: RulePack, tmp_path: Path
+) -> None:
+    n = 20_000
+    path = tmp_path / "big.parquet"
+    pq.write_table(_make_table(n), path)  # type: ignore[arg-type]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, db_url, str(path), TODAY_ISO],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline().strip()
+        assert first == "5000", child.stderr.read() if child.stderr else ""
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+        if child.stdout:
+            child.stdout.close()
+        if child.stderr:
+            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+    with SqlUnitOfWork(engine, readonly=True) as uow:
+        assert (uow.records.count(), uow.records.event_count(), uow.subjects.count()) == (0, 0, 0)
+    import datetime as dt
+
+    report = ingest_file(SqlUnitOfWork(engine), path, pack=pack, today=dt.date(2026, 4, 1))
+    assert report.accepted == n and not report.already_ingested
+    with SqlUnitOfWork(engine, readonly=True) as uow:
+        assert (uow.records.count(), uow.records.event_count()) == (n, n)
