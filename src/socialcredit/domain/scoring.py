@@ -422,5 +422,6 @@ def score_subject(
         caps=tuple(caps),
         counterfactuals=tuple(_counterfactuals(programme, lines, on, score)),
         notes=tuple(notes),
-        illustrative=programme.illustrative or any(r.illustrative for r in programme.rules),
+        illustrative=programme.illustrative
+        or any(ln.rule.illustrative for ln in lines if ln.start <= on < ln.stop),
     )
