@@ -1,7 +1,7 @@
 """The synthetic generator: valid, unique identifiers; determinism; records valid per the pack.
 
-One module-scoped population (60,000 persons, 1,600 enterprises: the national mix) and one year of its records
-at 20x the national rate (so every category shows up) serve most tests.
+One module-scoped population (60,000 persons, 1,600 enterprises: the national mix) and one
+year of its records at 20x the national rate (so every category shows up) serve most tests.
 """
 
 from __future__ import annotations
