@@ -6,6 +6,9 @@ need=()
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
   need+=(postgresql)
 fi
+if ! command -v redis-server >/dev/null; then
+  need+=(redis-server)  # bench/screening.py compares the index with a Redis set
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
