@@ -27,6 +27,7 @@ from socialcredit.screening import (
     Schema,
     ScreeningIndex,
     SubjectEntry,
+    Verdict,
     compile_index,
     entry_for,
     load_index,
@@ -122,7 +123,7 @@ def assert_agrees(
     keys.append(stranger.key)
     codes.append(b"")
     bits.append(0)
-    expected.append((False, None, None))
+    expected.append(Verdict(False, None, None))
     batch = index.check_batch(
         np.array(keys, dtype=np.uint64),
         np.array(bits),
@@ -251,7 +252,7 @@ def test_deltas_shadow_the_base_and_compact_into_it(monkeypatch: pytest.MonkeyPa
     assert [base.check(s.key, flight, d).deny for s in (a, b, c)] == [True, True, False]
     monkeypatch.setattr(index_module, "COMPACT_MIN", 2)
     compacted = patched.with_changes([_entry(a.key, None, "tax.major_offender")])
-    assert compacted.overlay is None and not compacted.changes
+    assert compacted.overlay is None and not compacted.changes and compacted.size == 3
     assert compacted.check(a.key, flight, d).reason_code == "tax.major_offender"
     assert compacted.check(c.key, flight, d).reason_code == "rail.scalping"
 

@@ -161,13 +161,9 @@ class ScreeningIndex:
 
     @property
     def size(self) -> int:
-        """Restricted subjects held (an overlay's removals still counted until compaction)."""
-        return (
-            self.base.slots.size
-            - len(np.unique(self.base.ent_keys))
-            + len(self.base.ent_keys)
-            + sum(1 for p in self.changes.values() if p is not None)
-        )
+        """Subjects in the base layer; an overlay's changes count once compacted."""
+        digests = len(np.unique(self.base.ent_keys))
+        return self.base.slots.size - digests + len(self.base.ent_keys)
 
     @property
     def nbytes(self) -> int:
