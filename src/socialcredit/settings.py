@@ -19,6 +19,10 @@ class Settings(BaseSettings):
         default=None, description="a rule pack YAML file; the packaged reference pack if unset"
     )
     timezone: str = "Asia/Shanghai"
+    operator_token: str | None = Field(
+        default=None,
+        description="bearer token for operator routes; `serve` generates and prints one if unset",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -1,0 +1,66 @@
+"""The running registry: settings, the store's engine, the rule pack and the calendar, wired once.
+
+Services take a :class:`Registry`; the web app and the CLI build one with
+:func:`open_registry` and pass it down, so nothing reads the environment twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from socialcredit.calendar_source import packaged_calendar
+from socialcredit.domain.calendar import WorkCalendar
+from socialcredit.domain.rules import RulePack
+from socialcredit.rulepacks import load_rulepack
+from socialcredit.settings import Settings
+from socialcredit.store.ports import UnitOfWork
+
+
+@dataclass
+class Registry:
+    settings: Settings
+    engine: Engine
+    pack: RulePack
+    calendar: WorkCalendar
+    uow: Callable[[], UnitOfWork]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    def today(self) -> dt.date:
+        """Today in the registry's time zone: restrictions end at midnight there."""
+        return dt.datetime.now(self.tz).date()
+
+
+def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Registry:
+    from socialcredit.store.db import make_engine, migrate
+    from socialcredit.store.sql import SqlUnitOfWork
+
+    engine = make_engine(settings.database_url)
+    if migrate_schema:
+        migrate(engine)
+    pack = load_rulepack(settings.rulepack)
+    calendar = packaged_calendar()
+    def unit_of_work() -> UnitOfWork:
+        # SqlUnitOfWork's repositories are concrete classes; the port's attributes are
+        # declared mutable, so mypy wants the protocol spelled out here.
+        return cast(UnitOfWork, SqlUnitOfWork(engine))
+
+    reg = Registry(settings, engine, pack, calendar, unit_of_work)
+    reg.calendar = load_stored_calendar(reg)
+    return reg
+
+
+def load_stored_calendar(reg: Registry) -> WorkCalendar:
+    """The packaged calendar merged with the years an operator loaded into the store."""
+    from socialcredit.store.calendar import stored_calendar
+
+    stored = stored_calendar(reg.engine)
+    return packaged_calendar() if stored is None else packaged_calendar().merged(stored)

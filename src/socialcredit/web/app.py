@@ -1,0 +1,104 @@
+"""The FastAPI application factory and the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Annotated, Any
+
+import swagger_ui_bundle
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from socialcredit import __version__
+from socialcredit.errors import RegistryError
+from socialcredit.services import subjects
+from socialcredit.services.registry import Registry
+from socialcredit.web.deps import OperatorDep, RegistryDep
+
+log = logging.getLogger(__name__)
+
+
+def create_app(registry: Registry) -> FastAPI:
+    app = FastAPI(
+        title="socialcredit registry",
+        version=__version__,
+        description="A national social credit registry that is fast, explainable and fair.",
+        docs_url=None,  # served below from the installed swagger-ui bundle: no CDN
+        redoc_url=None,
+    )
+    app.state.registry = registry
+    app.mount(
+        "/static/swagger",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="swagger",
+    )
+
+    @app.exception_handler(RegistryError)
+    async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                "reason": e.get("msg", "invalid"),
+                "value": _short(e.get("input")),
+            }
+            for e in exc.errors()
+        ]
+        body = {"error": "invalid_input", "message": "the request is invalid", "problems": problems}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        body = {"error": "internal", "message": "internal error; it has been logged"}
+        return JSONResponse(body, status_code=500)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="socialcredit API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    @app.get("/health", tags=["service"])
+    def health(reg: RegistryDep) -> dict[str, Any]:
+        """Liveness and what this server runs with."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "rulepack_version": reg.pack.version,
+            "calendar": reg.calendar.source,
+            "calendar_years": [min(reg.calendar.known_years), max(reg.calendar.known_years)]
+            if reg.calendar.known_years
+            else [],
+            "today": reg.today().isoformat(),
+        }
+
+    @app.get("/v1/subjects/{subject_id}", tags=["operator"])
+    def subject_file(
+        subject_id: str,
+        reg: RegistryDep,
+        _: OperatorDep,
+        on: Annotated[dt.date | None, Query(description="as of this date")] = None,
+    ) -> dict[str, Any]:
+        """A subject's whole file: records, events, listings and restrictions, explained."""
+        return subjects.subject_file(reg, subject_id, on).to_dict()
+
+    return app
+
+
+def _short(v: object) -> str | None:
+    if v is None:
+        return None
+    s = str(v)
+    return s if len(s) <= 200 else s[:200] + "..."
