@@ -473,7 +473,21 @@ def serve(
         uvicorn.run(create_app(reg), host=h, port=p, log_level="warning")
 
 
+# Commands of each capability live in their own module, which exposes
+# ``register(app: typer.Typer) -> None`` adding its commands or groups; this module stays the
+# only entry point. Modules may reuse the helpers above (_errors, _registry, _print_json, ...).
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _add_groups() -> None:
+    import importlib
+
+    for modname in COMMAND_MODULES:
+        importlib.import_module(modname).register(app)
+
+
 def main() -> None:
+    _add_groups()
     try:
         app()
     except KeyboardInterrupt:

@@ -48,6 +48,7 @@ def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Regist
         migrate(engine)
     pack = load_rulepack(settings.rulepack)
     calendar = packaged_calendar()
+
     def unit_of_work() -> UnitOfWork:
         # SqlUnitOfWork's repositories are concrete classes; the port's attributes are
         # declared mutable, so mypy wants the protocol spelled out here.

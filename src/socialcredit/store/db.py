@@ -74,8 +74,12 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database behind ``engine`` to ``revision`` (default: the latest)."""
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade the database behind ``engine`` to ``revision`` (default: every head).
+
+    Each capability (screening, due process, scoring) adds its tables in a migration branch
+    of its own off ``0001``; ``heads`` applies them all.
+    """
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 from typing import Annotated, Any
 
@@ -20,6 +21,9 @@ from socialcredit.services.registry import Registry
 from socialcredit.web.deps import OperatorDep, RegistryDep
 
 log = logging.getLogger(__name__)
+
+# Routers of each capability, each in its own module exposing ``router`` (an APIRouter).
+ROUTERS: tuple[str, ...] = ()
 
 
 def create_app(registry: Registry) -> FastAPI:
@@ -94,6 +98,8 @@ def create_app(registry: Registry) -> FastAPI:
         """A subject's whole file: records, events, listings and restrictions, explained."""
         return subjects.subject_file(reg, subject_id, on).to_dict()
 
+    for name in ROUTERS:
+        app.include_router(importlib.import_module(name).router)
     return app
 
 
