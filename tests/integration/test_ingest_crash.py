@@ -28,7 +28,7 @@ CHILD = textwrap.dedent(
     from socialcredit.services import ingest
     from socialcredit.store import SqlUnitOfWork, make_engine
 
-    ingest.WRITE_CHUNK = 5_000  # several chunks, so the kill lands between two of them
+    ingest.service.WRITE_CHUNK = 5_000  # several chunks, so the kill lands between two of them
 
     def progress(done: int) -> None:
         # Called inside the open transaction after each chunk is written.

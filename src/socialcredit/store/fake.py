@@ -22,7 +22,6 @@ from socialcredit.store.ports import (
     RecordColumns,
     StoredRecord,
     Subject,
-    SubjectColumns,
 )
 
 
@@ -93,24 +92,25 @@ class _Records:
         return None if rid is None else self._db.records[rid]
 
     def events_for_subject(self, subject_id: str) -> list[RecordEvent]:
+        # As in SQL: a record is its own listing (seq = its id); later events follow.
         mine = {
-            rid
+            rid: r
             for rid, r in self._db.records.items()
             if subject_id in (r.subject_id, r.legal_representative_id)
         }
-        out = []
-        for e in sorted(self._db.events, key=lambda e: (e.event_date, e.id)):
+        out = [
+            RecordEvent(r.ref, EventType.LISTED, r.decision_date, r, None, rid)
+            for rid, r in mine.items()
+        ]
+        for e in self._db.events:
             if e.record_id not in mine:
                 continue
-            rec = self._db.records[e.record_id]
             kind = EventType(e.type)
             data: Record | None = None
-            if kind is EventType.LISTED:
-                data = rec
-            elif kind is EventType.CORRECTED and e.payload is not None:
+            if kind is EventType.CORRECTED and e.payload is not None:
                 data = record_from_json(e.payload)
-            out.append(RecordEvent(rec.ref, kind, e.event_date, data, e.reason, e.id))
-        return out
+            out.append(RecordEvent(mine[e.record_id].ref, kind, e.event_date, data, e.reason, e.id))
+        return sorted(out, key=lambda ev: (ev.event_date, ev.seq))
 
     def subject_ids_with_records(self) -> list[str]:
         return sorted({r.subject_id for r in self._db.records.values()})
@@ -125,7 +125,7 @@ class _Records:
         return len(self._db.records)
 
     def event_count(self) -> int:
-        return len(self._db.events)
+        return len(self._db.records) + len(self._db.events)
 
 
 class _Ingest:
@@ -153,10 +153,9 @@ class _Ingest:
         wanted = set(record_ids)
         return {(e.record_id, e.fingerprint) for e in self._db.events if e.record_id in wanted}
 
-    def next_ids(self) -> tuple[int, int]:
-        r = max(self._db.records, default=0) + 1
-        e = max((e.id for e in self._db.events), default=0) + 1
-        return r, e
+    def next_seq(self) -> int:
+        top = max(self._db.records, default=0)
+        return max([top, *(e.id for e in self._db.events)]) + 1
 
     def add_batch(
         self,
@@ -181,22 +180,35 @@ class _Ingest:
         self,
         batch_id: int,
         created_at: dt.datetime,
-        records: RecordColumns,
-        events: EventColumns,
-        subjects: SubjectColumns,
+        chunks: Iterable[tuple[RecordColumns, EventColumns]],
+        *,
+        rows: int,
     ) -> None:
         db = self._db
-        for i in range(len(subjects)):
-            sid = subjects.id[i]
-            if sid not in db.subjects:
-                born = subjects.birth_date[i]
+        new: list[Record] = []
+        kinds: list[str] = []
+        for records, events in chunks:
+            self._records(records, new, kinds)
+            self._events(batch_id, events)
+        for rec, kind in zip(new, kinds, strict=True):
+            if rec.subject_id not in db.subjects:
+                sid = rec.subject_id
+                person = kind == "person"
                 db.subjects[sid] = Subject(
                     sid,
-                    subjects.kind[i],
-                    subjects.name[i],
-                    subjects.region_code[i],
-                    None if born is None else dt.date.fromisoformat(born),
+                    kind,
+                    rec.subject_name,
+                    sid[0:6] if person else sid[2:8],
+                    _born(sid) if person else None,
                 )
+        for rec in new:
+            rep = rec.legal_representative_id
+            if rep is not None and rep not in db.subjects:
+                name = rec.legal_representative_name or ""
+                db.subjects[rep] = Subject(rep, "person", name, rep[0:6], _born(rep))
+
+    def _records(self, records: RecordColumns, new: list[Record], kinds: list[str]) -> None:
+        db = self._db
         for i in range(len(records)):
             row = {k: getattr(records, k)[i] for k in RecordColumns.COLUMNS}
             rec = record_from_mapping(row)
@@ -204,6 +216,11 @@ class _Ingest:
                 raise Conflict(f"record {rec.ref} exists")
             db.records[records.id[i]] = rec
             db.record_ids[rec.ref] = records.id[i]
+            new.append(rec)
+            kinds.append(records.subject_kind[i])
+
+    def _events(self, batch_id: int, events: EventColumns) -> None:
+        db = self._db
         seen = {(e.record_id, e.fingerprint) for e in db.events}
         for i in range(len(events)):
             key = (events.record_id[i], events.fingerprint[i])
@@ -222,6 +239,10 @@ class _Ingest:
                     batch_id,
                 )
             )
+
+
+def _born(person_id: str) -> dt.date:
+    return dt.date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
 
 
 class FakeUnitOfWork:

@@ -63,6 +63,7 @@ class RecordColumns:
     case_number: list[str] = field(default_factory=list)
     category: list[str] = field(default_factory=list)
     subject_id: list[str] = field(default_factory=list)
+    subject_kind: list[str] = field(default_factory=list)  # person | enterprise
     subject_name: list[str] = field(default_factory=list)
     decision_date: list[str] = field(default_factory=list)
     legal_basis: list[str] = field(default_factory=list)
@@ -78,6 +79,7 @@ class RecordColumns:
         "case_number",
         "category",
         "subject_id",
+        "subject_kind",
         "subject_name",
         "decision_date",
         "legal_basis",
@@ -94,7 +96,11 @@ class RecordColumns:
 
 @dataclass
 class EventColumns:
-    """New events in acceptance order; ``id`` ascending is that order."""
+    """New events other than listings, in acceptance order.
+
+    A record's listing is the record row itself: its id is the listing's sequence number,
+    drawn from the same sequence as event ids, so ids ascending are acceptance order.
+    """
 
     id: list[int] = field(default_factory=list)
     record_id: list[int] = field(default_factory=list)
@@ -105,22 +111,6 @@ class EventColumns:
     fingerprint: list[str] = field(default_factory=list)
 
     COLUMNS = ("id", "record_id", "type", "event_date", "payload", "reason", "fingerprint")
-
-    def __len__(self) -> int:
-        return len(self.id)
-
-
-@dataclass
-class SubjectColumns:
-    """Subjects to insert if absent (an existing subject row is left as it is)."""
-
-    id: list[str] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)
-    name: list[str] = field(default_factory=list)
-    birth_date: list[str | None] = field(default_factory=list)
-    region_code: list[str] = field(default_factory=list)
-
-    COLUMNS = ("id", "kind", "name", "birth_date", "region_code")
 
     def __len__(self) -> int:
         return len(self.id)
@@ -178,8 +168,9 @@ class IngestRepository(Protocol):
     def existing_fingerprints(self, record_ids: Sequence[int]) -> set[tuple[int, str]]:
         """(record_id, fingerprint) of the stored events of those records."""
 
-    def next_ids(self) -> tuple[int, int]:
-        """The next free record id and event id (valid while :meth:`lock` is held)."""
+    def next_seq(self) -> int:
+        """The next free sequence number, shared by record ids (listings) and event ids
+        (valid while :meth:`lock` is held)."""
 
     def add_batch(
         self,
@@ -197,11 +188,14 @@ class IngestRepository(Protocol):
         self,
         batch_id: int,
         created_at: dt.datetime,
-        records: RecordColumns,
-        events: EventColumns,
-        subjects: SubjectColumns,
+        chunks: Iterable[tuple[RecordColumns, EventColumns]],
+        *,
+        rows: int,
     ) -> None:
-        """Append records, events and absent subjects of one batch."""
+        """Append a batch's new records and events, chunk by chunk (``rows``: how many records
+        in all, a hint for bulk loading), then add the subjects they name that are not stored
+        yet: record subjects first, then legal representatives, the first occurrence in id
+        order giving the name."""
 
 
 class UnitOfWork(Protocol):

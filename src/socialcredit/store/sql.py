@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from itertools import repeat
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, RowMapping, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    String,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from socialcredit.domain.records import Authority, EventType, Record, RecordEvent, RecordRef
 from socialcredit.store import tables as t
 from socialcredit.store.codec import record_from_json, record_from_mapping
-from socialcredit.store.ports import (
-    BatchInfo,
-    EventColumns,
-    RecordColumns,
-    StoredRecord,
-    Subject,
-    SubjectColumns,
-)
+from socialcredit.store.ports import Subject
+from socialcredit.store.sql_ingest import SqlIngest, copy_rows, is_pg, stamp
 
 CHUNK = 100_000
-INGEST_LOCK_KEY = 0x5C_1A_6E_57  # pg_advisory_xact_lock key serialising batches
-
-
-def _stamp(ts: dt.datetime) -> str:
-    # The text form SQLAlchemy's SQLite DateTime reads back; PostgreSQL casts it as well.
-    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class SqlAuthorities:
@@ -63,7 +61,7 @@ class SqlSubjects:
         self._c = conn
 
     def add_many(self, subjects: Iterable[Subject]) -> int:
-        now = _stamp(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        now = stamp(dt.datetime.now(dt.UTC).replace(tzinfo=None))
         rows = [
             (
                 s.id,
@@ -78,7 +76,7 @@ class SqlSubjects:
             for s in subjects
         ]
         before = self.count()
-        _insert_absent_subjects(self._c, rows, with_contact=True)
+        _insert_absent_subjects(self._c, rows)
         return self.count() - before
 
     def get(self, subject_id: str) -> Subject | None:
@@ -112,20 +110,31 @@ class SqlRecords:
         return None if row is None else record_from_mapping(row._mapping)
 
     def events_for_subject(self, subject_id: str) -> list[RecordEvent]:
+        # A record row is its own listing (seq = its id); later events join to it.
         r, e = t.records.c, t.record_events.c
-        q = (
+        mine = (r.subject_id == subject_id) | (r.legal_representative_id == subject_id)
+        listings = select(
+            t.records,
+            r.id.label("seq"),
+            literal(EventType.LISTED.value, String()).label("type"),
+            r.decision_date.label("event_date"),
+            null().label("payload"),
+            null().label("reason"),
+        ).where(mine)
+        later = (
             select(
                 t.records,
-                e.id.label("event_id"),
-                e.type,
-                e.event_date,
-                e.payload,
-                e.reason,
+                e.id.label("seq"),
+                e.type.label("type"),
+                e.event_date.label("event_date"),
+                e.payload.label("payload"),
+                e.reason.label("reason"),
             )
             .join(t.record_events, e.record_id == r.id)
-            .where((r.subject_id == subject_id) | (r.legal_representative_id == subject_id))
-            .order_by(e.event_date, e.id)
+            .where(mine)
         )
+        both = union_all(listings, later).subquery()
+        q = select(both).order_by(both.c.event_date, both.c.seq)
         out: list[RecordEvent] = []
         for row in self._c.execute(q):
             m = row._mapping
@@ -143,7 +152,7 @@ class SqlRecords:
                     event_date=m["event_date"],
                     record=record,
                     reason=m["reason"],
-                    seq=int(m["event_id"]),
+                    seq=int(m["seq"]),
                 )
             )
         return out
@@ -161,31 +170,9 @@ class SqlRecords:
         return int(self._c.execute(select(func.count()).select_from(t.records)).scalar_one())
 
     def event_count(self) -> int:
+        """Listings (one per record) plus later events."""
         q = select(func.count()).select_from(t.record_events)
-        return int(self._c.execute(q).scalar_one())
-
-
-def _is_pg(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
-def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Any]) -> None:
-    raw: Any = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        for row in rows:
-            cp.write_row(row)
-
-
-def _bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
-    if not rows:
-        return
-    if _is_pg(conn):
-        _copy_rows(conn, table, columns, rows)
-        return
-    marks = ", ".join("?" * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    for i in range(0, len(rows), CHUNK):
-        conn.exec_driver_sql(sql, rows[i : i + CHUNK])
+        return self.count() + int(self._c.execute(q).scalar_one())
 
 
 SUBJECT_COLS = (
@@ -200,23 +187,19 @@ SUBJECT_COLS = (
 )
 
 
-def _insert_absent_subjects(conn: Connection, rows: list[Any], *, with_contact: bool) -> None:
+def _insert_absent_subjects(conn: Connection, rows: list[Any]) -> None:
     """Insert subject rows whose id is not stored yet (existing rows are left untouched)."""
     if not rows:
         return
-    cols = (
-        SUBJECT_COLS
-        if with_contact
-        else ("id", "kind", "name", "birth_date", "region_code", "created_at")
-    )
-    if _is_pg(conn):
+    cols = SUBJECT_COLS
+    if is_pg(conn):
         # COPY cannot skip duplicates: stage, then insert what is absent, set-wise.
         conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS ingest_subjects "
             "(LIKE subjects INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
         conn.exec_driver_sql("DELETE FROM ingest_subjects")
-        _copy_rows(conn, "ingest_subjects", cols, rows)
+        copy_rows(conn, "ingest_subjects", cols, rows)
         names = ", ".join(cols)
         conn.exec_driver_sql(
             f"INSERT INTO subjects ({names}) SELECT DISTINCT ON (id) {names} FROM ingest_subjects "
@@ -227,146 +210,6 @@ def _insert_absent_subjects(conn: Connection, rows: list[Any], *, with_contact: 
     sql = f"INSERT OR IGNORE INTO subjects ({', '.join(cols)}) VALUES ({marks})"
     for i in range(0, len(rows), CHUNK):
         conn.exec_driver_sql(sql, rows[i : i + CHUNK])
-
-
-class SqlIngest:
-    def __init__(self, conn: Connection) -> None:
-        self._c = conn
-
-    def lock(self) -> None:
-        # SQLite: the unit of work began with BEGIN IMMEDIATE, so we already hold the lock.
-        if _is_pg(self._c):
-            self._c.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INGEST_LOCK_KEY})")
-
-    def find_batch(self, sha256: str) -> BatchInfo | None:
-        row = self._c.execute(select(t.batches).where(t.batches.c.sha256 == sha256)).first()
-        return None if row is None else BatchInfo(**row._mapping)
-
-    def existing_records(
-        self, authorities: Sequence[str], case_numbers: Sequence[str]
-    ) -> dict[RecordRef, StoredRecord]:
-        if not authorities or self._c.execute(select(t.records.c.id).limit(1)).first() is None:
-            return {}
-        c = self._c
-        c.exec_driver_sql(
-            "CREATE TEMP TABLE IF NOT EXISTS ingest_keys (authority TEXT, case_number TEXT)"
-        )
-        c.exec_driver_sql("DELETE FROM ingest_keys")
-        _bulk_insert(
-            c,
-            "ingest_keys",
-            ("authority", "case_number"),
-            list(zip(authorities, case_numbers, strict=True)),
-        )
-        rows = c.exec_driver_sql(
-            "SELECT r.* FROM records r JOIN ingest_keys k "
-            "ON r.authority = k.authority AND r.case_number = k.case_number"
-        )
-        out: dict[RecordRef, StoredRecord] = {}
-        for row in rows:
-            # raw rows: dates as ISO text on SQLite, amounts as text; the codec reads both
-            m = dict(row._mapping)
-            rec = record_from_mapping(m)
-            out[rec.ref] = StoredRecord(int(m["id"]), rec)
-        c.exec_driver_sql("DELETE FROM ingest_keys")
-        return out
-
-    def existing_fingerprints(self, record_ids: Sequence[int]) -> set[tuple[int, str]]:
-        out: set[tuple[int, str]] = set()
-        e = t.record_events.c
-        ids = sorted(set(record_ids))
-        for i in range(0, len(ids), 500):
-            q = select(e.record_id, e.fingerprint).where(e.record_id.in_(ids[i : i + 500]))
-            out.update((int(a), str(b)) for a, b in self._c.execute(q))
-        return out
-
-    def next_ids(self) -> tuple[int, int]:
-        r = self._c.execute(select(func.coalesce(func.max(t.records.c.id), 0))).scalar_one()
-        e = self._c.execute(select(func.coalesce(func.max(t.record_events.c.id), 0))).scalar_one()
-        return int(r) + 1, int(e) + 1
-
-    def add_batch(
-        self,
-        *,
-        source_name: str,
-        sha256: str,
-        received_at: dt.datetime,
-        lines: int,
-        accepted: int,
-        duplicates: int,
-        rejected: int,
-    ) -> int:
-        res = self._c.execute(
-            insert(t.batches).values(
-                source_name=source_name,
-                sha256=sha256,
-                received_at=received_at,
-                lines=lines,
-                accepted=accepted,
-                duplicates=duplicates,
-                rejected=rejected,
-            )
-        )
-        pk = res.inserted_primary_key
-        assert pk is not None
-        return int(pk[0])
-
-    def write(
-        self,
-        batch_id: int,
-        created_at: dt.datetime,
-        records: RecordColumns,
-        events: EventColumns,
-        subjects: SubjectColumns,
-    ) -> None:
-        c = self._c
-        stamp = _stamp(created_at)
-        n = len(subjects)
-        _insert_absent_subjects(
-            c,
-            list(
-                zip(
-                    subjects.id,
-                    subjects.kind,
-                    subjects.name,
-                    subjects.birth_date,
-                    subjects.region_code,
-                    repeat(stamp, n),
-                    strict=False,
-                )
-            ),
-            with_contact=False,
-        )
-        cols = (*RecordColumns.COLUMNS, "batch_id", "created_at")
-        n = len(records)
-        rows = list(
-            zip(
-                *(getattr(records, k) for k in RecordColumns.COLUMNS),
-                repeat(batch_id, n),
-                repeat(stamp, n),
-                strict=False,
-            )
-        )
-        _bulk_insert(c, "records", cols, rows)
-        del rows
-        ecols = (*EventColumns.COLUMNS, "batch_id", "created_at")
-        n = len(events)
-        rows = list(
-            zip(
-                *(getattr(events, k) for k in EventColumns.COLUMNS),
-                repeat(batch_id, n),
-                repeat(stamp, n),
-                strict=False,
-            )
-        )
-        _bulk_insert(c, "record_events", ecols, rows)
-        if _is_pg(c):
-            # Ids were assigned by us; move the sequences past them for any later default.
-            for table in ("records", "record_events"):
-                c.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
-                )
 
 
 class SqlUnitOfWork:

@@ -1,7 +1,11 @@
 """The registry's tables, as SQLAlchemy Core metadata.
 
 Records and record events are append-only: nothing here is ever updated or deleted, so a
-subject's file can always be replayed. Alembic migrations (``store/migrations``) create these
+subject's file can always be replayed. A record row is also its own listing event: its id is
+the listing's sequence number, drawn from the same sequence as ``record_events.id``, and
+``record_events`` holds only the later events (fulfilled, withdrawn, corrected, repaired).
+That keeps a listing to one row and three index entries, which is what ingestion speed
+depends on. Alembic migrations (``store/migrations``) create these
 tables; ``metadata`` is the single description both the migrations and the repositories use.
 """
 
@@ -26,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -86,6 +91,7 @@ subjects = Table(
     Column("contact_email", Text, nullable=True),
     Column("legal_representative_id", String(18), nullable=True),
     Column("created_at", DateTime, nullable=False),
+    sqlite_with_rowid=False,  # one B-tree keyed by id, not a rowid table plus an index
 )
 
 batches = Table(
@@ -104,11 +110,14 @@ batches = Table(
 records = Table(
     "records",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The listing's sequence number (shared with record_events.id): acceptance order.
+    # Rows are written by the ingest service only, batch_id and received_at say when.
+    Column("id", Integer, primary_key=True, autoincrement=False),
     Column("authority", String(64), ForeignKey("authorities.code"), nullable=False),
     Column("case_number", String(128), nullable=False),
     Column("category", String(128), nullable=False),
     Column("subject_id", String(18), nullable=False),
+    Column("subject_kind", String(16), nullable=False),  # person | enterprise
     Column("subject_name", Text, nullable=False),
     Column("decision_date", Date, nullable=False),
     Column("legal_basis", Text, nullable=False),
@@ -117,18 +126,25 @@ records = Table(
     Column("evidence_ref", Text, nullable=True),
     Column("legal_representative_id", String(18), nullable=True),
     Column("legal_representative_name", Text, nullable=True),
-    Column("batch_id", Integer, ForeignKey("batches.id"), nullable=True),
-    Column("created_at", DateTime, nullable=False),
-    UniqueConstraint("authority", "case_number"),
+    Column("batch_id", Integer, ForeignKey("batches.id"), nullable=False),
+    # Indexes, not constraints, so a bulk load into a small table may rebuild them at the
+    # end of its transaction (store/sql.py); the unique index is rebuilt as unique.
+    Index("uq_records_authority_case_number", "authority", "case_number", unique=True),
     Index(None, "subject_id"),
-    Index(None, "legal_representative_id"),
+    # Few records name a legal representative: index only those (x = ? implies NOT NULL).
+    Index(
+        None,
+        "legal_representative_id",
+        sqlite_where=text("legal_representative_id IS NOT NULL"),
+        postgresql_where=text("legal_representative_id IS NOT NULL"),
+    ),
 )
 
 record_events = Table(
     "record_events",
     metadata,
-    # The row id is the acceptance order: ties on event_date replay in this order.
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The sequence number (shared with records.id): ties on event_date replay in this order.
+    Column("id", Integer, primary_key=True, autoincrement=False),
     Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
     Column("type", String(16), nullable=False),
     Column("event_date", Date, nullable=False),
@@ -136,8 +152,7 @@ record_events = Table(
     Column("reason", Text, nullable=True),
     # sha256 of (type, event_date, reason, payload): the same event re-sent is a no-op.
     Column("fingerprint", String(64), nullable=False),
-    Column("batch_id", Integer, ForeignKey("batches.id"), nullable=True),
-    Column("created_at", DateTime, nullable=False),
+    Column("batch_id", Integer, ForeignKey("batches.id"), nullable=False),
     UniqueConstraint("record_id", "fingerprint"),
 )
 

@@ -1,5 +1,7 @@
 """Initial schema: authorities, subjects, batches, records, record events, calendars.
 
+Records double as their listing events (see ``store/tables.py``).
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-04-01
@@ -38,6 +40,7 @@ def upgrade() -> None:
         sa.Column("legal_representative_id", sa.String(18), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_subjects"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "batches",
@@ -54,11 +57,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "records",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("authority", sa.String(64), nullable=False),
         sa.Column("case_number", sa.String(128), nullable=False),
         sa.Column("category", sa.String(128), nullable=False),
         sa.Column("subject_id", sa.String(18), nullable=False),
+        sa.Column("subject_kind", sa.String(16), nullable=False),
         sa.Column("subject_name", sa.Text(), nullable=False),
         sa.Column("decision_date", sa.Date(), nullable=False),
         sa.Column("legal_basis", sa.Text(), nullable=False),
@@ -67,28 +71,34 @@ def upgrade() -> None:
         sa.Column("evidence_ref", sa.Text(), nullable=True),
         sa.Column("legal_representative_id", sa.String(18), nullable=True),
         sa.Column("legal_representative_name", sa.Text(), nullable=True),
-        sa.Column("batch_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_records"),
         sa.ForeignKeyConstraint(
             ["authority"], ["authorities.code"], name="fk_records_authority_authorities"
         ),
         sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name="fk_records_batch_id_batches"),
-        sa.UniqueConstraint("authority", "case_number", name="uq_records_authority_case_number"),
+    )
+    op.create_index(
+        "uq_records_authority_case_number", "records", ["authority", "case_number"], unique=True
     )
     op.create_index("ix_records_subject_id", "records", ["subject_id"])
-    op.create_index("ix_records_legal_representative_id", "records", ["legal_representative_id"])
+    op.create_index(
+        "ix_records_legal_representative_id",
+        "records",
+        ["legal_representative_id"],
+        sqlite_where=sa.text("legal_representative_id IS NOT NULL"),
+        postgresql_where=sa.text("legal_representative_id IS NOT NULL"),
+    )
     op.create_table(
         "record_events",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("record_id", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("event_date", sa.Date(), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("fingerprint", sa.String(64), nullable=False),
-        sa.Column("batch_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_record_events"),
         sa.ForeignKeyConstraint(
             ["record_id"], ["records.id"], name="fk_record_events_record_id_records"
@@ -127,6 +137,7 @@ def downgrade() -> None:
     op.drop_table("record_events")
     op.drop_index("ix_records_legal_representative_id", table_name="records")
     op.drop_index("ix_records_subject_id", table_name="records")
+    op.drop_index("uq_records_authority_case_number", table_name="records")
     op.drop_table("records")
     op.drop_table("batches")
     op.drop_table("subjects")
