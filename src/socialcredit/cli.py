@@ -347,16 +347,23 @@ def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) ->
                 ", ".join(f"{e['type']} {e['date']}" for e in r["events"]),
             )
         out.print(t)
-        t = Table("sector", "status", "from", "until", "because", title="Restrictions and benefits")
+        groups: dict[tuple[str, str, str, str, str], list[str]] = {}
         for x in d["restrictions"]:
-            t.add_row(
-                x["sector"] + ("" if x["effect"] == "deny" else " (benefit)"),
+            via = f" via {x['via']}" if x["via"] else ""
+            key = (
+                ", ".join(x["records"]) + via,
                 x["status"],
                 x["start"],
                 x["end"] or x["until_condition"],
-                f"{x['rule_id']} ({', '.join(x['records'])})"
-                + (f" via {x['via']}" if x["via"] else ""),
+                x["effect"],
             )
+            groups.setdefault(key, []).append(x["sector"])
+        t = Table(title="Restrictions and benefits")
+        for col in ("record", "status", "from", "until", "sectors"):
+            t.add_column(col, overflow="fold")
+        for (rec, status, start, until, effect), sectors in groups.items():
+            label = ", ".join(sorted(sectors)) + (" (benefit)" if effect == "benefit" else "")
+            t.add_row(rec, status, start, until, label)
         out.print(t)
         for n in d["notes"]:
             out.print(f"[yellow]note:[/] {n}")
@@ -381,10 +388,11 @@ def check(
             _print_json(d)
             return
         colour = "green" if d["decision"] == "allow" else "red"
-        until = d["until"] or d["until_condition"]
+        until = f"until {d['until']}" if d["until"] else d["until_condition"]
         out.print(
             f"[{colour} bold]{d['decision'].upper()}[/] {sector} for {d['subject_id']} on {day}"
-            + (f" until {until}" if d["decision"] == "deny" else "")
+            + (f" {until}" if d["decision"] == "deny" else ""),
+            highlight=False,
         )
         for r in d["reasons"]:
             out.print(f"  because {r['explanation']}", highlight=False)
