@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy --strict src
 
-bench: $(STAMP)
+bench: $(STAMP) services
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
