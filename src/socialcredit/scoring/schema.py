@@ -39,6 +39,7 @@ _PROGRAMME = {
     "eligibility",
     "grades",
     "rules",
+    "incentives",  # validated by socialcredit.scoring.config (sectors live in the rule pack)
 }
 _RULE = {
     "id",

@@ -1,0 +1,226 @@
+"""Scores in the registry: residences, the subject's own view with history, incremental and
+bulk recomputation from the store, incentives, and the switch that removes every score.
+
+Fixtures: ``reg`` is a fresh SQLite registry (migrated, reference authorities plus a health
+bureau and a utility regulator for Rongcheng) with three residents of Rongcheng (371082) and
+one of Suqian (321322); ``ingest`` takes JSONL-shaped dicts and ingests them as one batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from socialcredit.domain.identity import ric_check_char
+from socialcredit.domain.records import Authority
+from socialcredit.errors import InvalidInput
+from socialcredit.services import scoring
+from socialcredit.services.ingest import ingest_bytes
+from socialcredit.services.registry import Registry, open_registry
+from socialcredit.settings import Settings
+from socialcredit.store.seed import seed_reference_authorities
+from socialcredit.store.tables_scoring import score_history
+
+D = dt.date
+ON = D(2026, 6, 30)
+
+
+def pid(region: str, born: str, seq: str) -> str:
+    first = region + born + seq
+    return first + ric_check_char(first)
+
+
+DEBTOR = pid("371082", "19900101", "011")  # Rongcheng, a defaulter
+DONOR = pid("371082", "19950505", "023")  # Rongcheng, gives blood
+NEWCOMER = pid("110105", "19900101", "035")  # moved to Rongcheng three months ago
+SUQIAN = pid("321322", "19970707", "047")
+MINOR = pid("371082", "20100101", "059")
+
+Ingest = Callable[[list[dict[str, Any]]], Any]
+
+
+def open_test_registry(path: Path) -> Registry:
+    reg = open_registry(Settings(database_url=f"sqlite:///{path}"), migrate_schema=True)
+    with reg.uow() as uow:
+        seed_reference_authorities(uow, reg.pack)
+        for code, kind in (("RC-HEALTH", "health"), ("RC-UTIL", "utility_regulator")):
+            cats = frozenset(
+                c.id for c in reg.pack.categories.values() if kind in c.authority_kinds
+            )
+            uow.authorities.add(Authority(code, code, kind, cats))
+        uow.commit()
+    return reg
+
+
+@pytest.fixture
+def reg(tmp_path: Path) -> Registry:
+    r = open_test_registry(tmp_path / "registry.db")
+    for s, region, since in (
+        (DEBTOR, "371082", D(2000, 1, 1)),
+        (DONOR, "371082", D(2010, 1, 1)),
+        (NEWCOMER, "371082", D(2026, 3, 1)),
+        (SUQIAN, "321322", D(1990, 1, 1)),
+        (MINOR, "371082", D(2010, 1, 1)),
+    ):
+        scoring.set_residence(r, s, region, since)
+    return r
+
+
+@pytest.fixture
+def ingest(reg: Registry) -> Ingest:
+    n = [0]
+
+    def run(rows: list[dict[str, Any]]) -> Any:
+        n[0] += 1
+        data = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows).encode()
+        rep = ingest_bytes(
+            reg.uow(), data, "jsonl", source=f"b{n[0]}.jsonl", pack=reg.pack, today=D(2026, 12, 31)
+        )
+        assert not rep.rejected, rep.rejected
+        return rep
+
+    return run
+
+
+def listed(auth: str, case: str, cat: str, subject: str, day: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "authority": auth,
+        "case_number": case,
+        "category": cat,
+        "subject_id": subject,
+        "subject_name": "某人",
+        "decision_date": day,
+        "legal_basis": "basis",
+        **kw,
+    }
+
+
+def event(auth: str, case: str, kind: str, day: str, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "event": kind,
+        "authority": auth,
+        "case_number": case,
+        "event_date": day,
+        "reason": reason,
+    }
+
+
+def test_scoring_only_categories_are_ingested_for_persons_only(reg: Registry) -> None:
+    rows = [
+        listed("RC-HEALTH", "H1", "civic.blood_donation", DONOR, "2026-02-01"),
+        listed("RC-HEALTH", "H2", "civic.blood_donation", "91110000600037341L", "2026-02-01"),
+        listed("CAAC", "X1", "civic.blood_donation", DONOR, "2026-02-01"),
+    ]
+    data = "".join(json.dumps(x) + "\n" for x in rows).encode()
+    rep = ingest_bytes(reg.uow(), data, "jsonl", source="x", pack=reg.pack, today=D(2026, 12, 31))
+    assert rep.accepted == 1
+    bad = {(p.line, p.field) for p in rep.rejected}
+    assert bad == {(2, "category"), (3, "category")}
+    # Scoring-only categories restrict nothing.
+    assert not reg.pack.measures_for_list(reg.pack.categories["civic.blood_donation"].list_id)
+
+
+def test_subject_scores_explains_history_and_counterfactuals(reg: Registry, ingest: Ingest) -> None:
+    ingest([listed("SPC-SD-LX", "E1", "court.defaulter.refuses", DEBTOR, "2026-03-02",
+                   amount_owed="5000")])  # fmt: skip
+    assert scoring.subject_scores(reg, DEBTOR, D(2026, 3, 1))[0]["score"] == 1000
+    scoring.rescore_subject(reg, DEBTOR, D(2026, 3, 1))
+    scoring.rescore_subject(reg, DEBTOR, D(2026, 3, 2))
+    scoring.rescore_subject(reg, DEBTOR, D(2026, 3, 3))  # unchanged: no new row
+    (s,) = scoring.subject_scores(reg, DEBTOR, ON)
+    assert (s["programme"], s["score"], s["grade"]) == ("rongcheng", 950, "B")
+    assert any("-50 Sued and found in breach" in line for line in s["explanation"])
+    (cf,) = [c for c in s["counterfactuals"] if c["kind"] == "fulfil"]
+    assert cf["grade"] == "A" and cf["records"] == ["SPC-SD-LX/E1"]
+    assert [(h["as_of"], h["score"]) for h in s["history"]] == [
+        ("2026-03-01", 1000),
+        ("2026-03-02", 950),
+    ]
+    ingest([event("SPC-SD-LX", "E1", "fulfilled", "2026-04-01")])
+    assert scoring.subject_scores(reg, DEBTOR, ON)[0]["score"] == 1000
+
+
+def test_ineligible_subjects_get_no_score(reg: Registry) -> None:
+    assert scoring.subject_scores(reg, NEWCOMER, ON) == []  # resident < 1 year
+    assert scoring.subject_scores(reg, NEWCOMER, D(2027, 3, 1))[0]["grade"] == "A"
+    assert scoring.subject_scores(reg, MINOR, ON) == []
+    assert scoring.subject_scores(reg, pid("110105", "19800101", "071"), ON) == []
+    assert scoring.subject_scores(reg, "91110000600037341L", ON) == []
+    with pytest.raises(InvalidInput, match="subject_id"):
+        scoring.subject_scores(reg, "12345", ON)
+
+
+def test_top_grades_earn_incentives(reg: Registry, ingest: Ingest) -> None:
+    ingest([listed("RC-HEALTH", f"H{m}", "civic.blood_donation", DONOR, f"2026-0{m}-01")
+            for m in (1, 2, 3)])  # fmt: skip
+    (s,) = scoring.subject_scores(reg, DONOR, ON)
+    assert (s["score"], s["grade"]) == (1030, "AA")
+    got = scoring.benefits_for(reg, DONOR, "deposit.waiver", ON)
+    assert [b["measure"] for b in got] == ["rongcheng.deposit_waiver"]
+    assert scoring.benefits_for(reg, DONOR, "flight", ON) == []
+    assert scoring.benefits_for(reg, DEBTOR, "deposit.waiver", ON) == []  # grade A: none
+    assert scoring.benefits_for(reg, DONOR, "deposit.waiver", D(2027, 3, 2)) == []  # expired
+
+
+def test_bulk_recompute_agrees_with_subject_scores(reg: Registry, ingest: Ingest) -> None:
+    ingest([
+        listed("SPC-SD-LX", "E1", "court.defaulter.refuses", DEBTOR, "2026-03-02"),
+        listed("RC-UTIL", "U1", "utility.late_fees", DEBTOR, "2026-01-05"),
+        listed("RC-HEALTH", "H1", "civic.blood_donation", DONOR, "2026-01-05"),
+        listed("RC-UTIL", "U2", "utility.late_fees", SUQIAN, "2026-01-05"),
+    ])  # fmt: skip
+    ingest([event("RC-UTIL", "U1", "withdrawn", "2026-05-01", "listed_in_error")])
+    out = {o["programme"]: o for o in scoring.recompute(reg, ON)}
+    assert out["rongcheng"]["eligible"] == 2 and out["suqian"]["eligible"] == 1
+    for s in (DEBTOR, DONOR, SUQIAN):
+        (mine,) = scoring.subject_scores(reg, s, ON)
+        assert mine["history"][-1]["score"] == mine["score"], s
+    assert scoring.subject_scores(reg, SUQIAN, ON)[0]["score"] == 980
+    again = scoring.recompute(reg, ON)
+    assert sum(o["history_rows_written"] for o in again) == 3  # same day replaced, not added
+
+
+def test_switching_a_programme_off_removes_its_scores_everywhere(
+    reg: Registry, ingest: Ingest
+) -> None:
+    ingest([listed("RC-HEALTH", f"H{m}", "civic.blood_donation", DONOR, f"2026-0{m}-01")
+            for m in (1, 2, 3)])  # fmt: skip
+    scoring.recompute(reg, ON)
+    assert scoring.history_count(reg, "rongcheng") == 2
+    with pytest.raises(InvalidInput, match="programme"):
+        scoring.set_switch(reg, "atlantis", False, "no such place")
+    with pytest.raises(InvalidInput, match="reason"):
+        scoring.set_switch(reg, "rongcheng", False, " ")
+    done = scoring.set_switch(reg, "rongcheng", False, "AI Act Art. 5(1)(c)")
+    assert done["scores_removed"] == 2 and done["in_force"] == ["suqian"]
+    with reg.engine.connect() as c:
+        n = c.execute(
+            select(func.count())
+            .select_from(score_history)
+            .where(score_history.c.programme == "rongcheng")
+        ).scalar_one()
+    assert n == 0
+    assert scoring.subject_scores(reg, DONOR, ON) == []
+    assert scoring.benefits_for(reg, DONOR, "deposit.waiver", ON) == []
+    assert [o["programme"] for o in scoring.recompute(reg, ON)] == ["suqian"]
+    assert scoring.history_count(reg, "rongcheng") == 0
+    assert scoring.subject_scores(reg, SUQIAN, ON)[0]["programme"] == "suqian"
+    # All off: nothing anywhere; back on, scores return at the next recomputation.
+    scoring.set_switch(reg, "*", False, "no scoring in this jurisdiction")
+    assert scoring.history_count(reg) == 0 and scoring.recompute(reg, ON) == []
+    scoring.set_switch(reg, "*", True, "pilot resumed")
+    scoring.set_switch(reg, "rongcheng", True, "pilot resumed")
+    assert scoring.subject_scores(reg, DONOR, ON)[0]["grade"] == "AA"
+
+
+def test_residence_input_is_checked(reg: Registry) -> None:
+    with pytest.raises(InvalidInput, match="region_code"):
+        scoring.set_residence(reg, DONOR, "37108", D(2020, 1, 1))
+    with pytest.raises(InvalidInput, match="only natural persons"):
+        scoring.set_residence(reg, "91110000600037341L", "371082", D(2020, 1, 1))
