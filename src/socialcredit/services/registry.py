@@ -18,6 +18,7 @@ from socialcredit.calendar_source import packaged_calendar
 from socialcredit.domain.calendar import WorkCalendar
 from socialcredit.domain.rules import RulePack
 from socialcredit.rulepacks import load_rulepack
+from socialcredit.scoring.config import registry_rulepack
 from socialcredit.settings import Settings
 from socialcredit.store.ports import UnitOfWork
 
@@ -46,7 +47,7 @@ def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Regist
     engine = make_engine(settings.database_url)
     if migrate_schema:
         migrate(engine)
-    pack = load_rulepack(settings.rulepack)
+    pack = registry_rulepack(load_rulepack(settings.rulepack))  # + scoring-only categories
     calendar = packaged_calendar()
 
     def unit_of_work() -> UnitOfWork:
