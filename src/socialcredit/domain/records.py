@@ -20,6 +20,9 @@ class EventType(StrEnum):
     WITHDRAWN = "withdrawn"  # the authority withdraws the record (reason says why)
     CORRECTED = "corrected"  # the record's data replaced by corrected data
     REPAIRED = "repaired"  # credit repair granted: publication, sharing, restrictions stop
+    # Registry events of due process (written by the case service, not by authorities):
+    SUSPENDED = "suspended"  # an objection filed within the publicity period holds the start
+    RESUMED = "resumed"  # that objection was rejected: the start runs from the next day
 
 
 # Why an authority withdraws a record (SPC rules Art. 10 removal conditions and the like).
@@ -106,6 +109,8 @@ class RecordState:
     withdrawal_reason: str | None = None
     repaired_on: dt.date | None = None
     corrected_on: tuple[dt.date, ...] = ()
+    suspended_on: dt.date | None = None
+    resumed_on: dt.date | None = None
     events: tuple[RecordEvent, ...] = field(default=(), repr=False)
 
     @property
@@ -140,6 +145,10 @@ def replay(events: Iterable[RecordEvent], on: dt.date | None = None) -> list[Rec
             )
         elif ev.type is EventType.REPAIRED and st.repaired_on is None:
             states[ev.ref] = _replace(st, repaired_on=ev.event_date, events=evs)
+        elif ev.type is EventType.SUSPENDED:
+            states[ev.ref] = _replace(st, suspended_on=ev.event_date, resumed_on=None, events=evs)
+        elif ev.type is EventType.RESUMED and st.suspended_on is not None:
+            states[ev.ref] = _replace(st, resumed_on=ev.event_date, events=evs)
         elif ev.type is EventType.CORRECTED and ev.record is not None:
             states[ev.ref] = _replace(
                 st, record=ev.record, corrected_on=(*st.corrected_on, ev.event_date), events=evs

@@ -27,6 +27,10 @@ ONE_DAY = dt.timedelta(days=1)
 
 UNTIL_REMOVED = "until the obligation is performed or another removal condition is met"
 UNTIL_PAID = "until the amount due is paid"
+SUSPENDED_TEXT = (
+    "not in force: an objection filed within the publicity period is pending, and the "
+    "restriction cannot start before it is decided"
+)
 
 
 class Status(StrEnum):
@@ -54,6 +58,7 @@ class Listing:
     ended_by: str | None  # fulfilled / withdrawn / repaired / expired
     status: Status
     weekday_only_years: frozenset[int]
+    suspended: bool = False  # an objection filed in the publicity period holds the start
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,16 @@ class Restriction:
     via: str | None  # the enterprise whose listing binds this legal representative
     weekday_only_years: frozenset[int]
     description: str
+    suspended: bool = False
 
     def explain(self) -> str:
         """A one-line explanation, fit for the subject (the relying party gets only a code)."""
         refs = ", ".join(str(r) for r in self.records)
+        if self.suspended:
+            return (
+                f"{self.description} ({self.reason_code}, rule {self.rule_id}, record {refs}): "
+                f"{SUSPENDED_TEXT}"
+            )
         until = f"until {self.end.isoformat()}" if self.end else (self.until_condition or "")
         via = f" as legal representative of {self.via}" if self.via else ""
         note = (
@@ -204,12 +215,24 @@ def _listing(
         start = counted.day + ONE_DAY
     else:
         start = rec.decision_date
+    # An objection filed in time (by the end of the publicity period) holds the start until it
+    # is decided; rejected, the restriction starts the day after the decision at the earliest.
+    suspended = False
+    if st.suspended_on is not None and publicity_end is not None:
+        if st.suspended_on <= publicity_end:
+            if st.resumed_on is None:
+                suspended = True
+            else:
+                start = max(start, st.resumed_on + ONE_DAY)
 
     term = cat.term
     end: dt.date | None
     until: str | None = None
     ended_by: str | None = None
-    if term.kind is TermKind.FIXED:
+    if suspended:
+        # No start yet, so no end either: a fixed term runs from the start it will get.
+        start, end, until = dt.date.max, None, SUSPENDED_TEXT
+    elif term.kind is TermKind.FIXED:
         ext = max(0, min(rec.extension_years, term.extension_max_years))
         if term.max_total_years:
             ext = min(ext, term.max_total_years - term.years)
@@ -267,6 +290,7 @@ def _listing(
         ended_by=ended_by if status is Status.ENDED else None,
         status=status,
         weekday_only_years=guessed,
+        suspended=suspended and status is Status.PENDING,
     )
 
 
@@ -337,6 +361,7 @@ def assess(
                     via=rec.subject_id if bound else None,
                     weekday_only_years=listing.weekday_only_years,
                     description=measure.description,
+                    suspended=listing.suspended,
                 )
             )
     order = {Status.ACTIVE: 0, Status.PENDING: 1, Status.ENDED: 2}
