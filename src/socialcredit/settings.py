@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    clock: str | None = Field(
+        default=None,
+        description="tests and demos only: a fixed instant (ISO 8601, UTC if naive) or "
+        "file:PATH naming a file holding one, read at every call; unset = the system clock",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
+    smtp_port: int = 1025
+    mail_from: str = "notices@registry.invalid"
 
     @field_validator("database_url")
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -30,14 +30,19 @@ class Registry:
     pack: RulePack
     calendar: WorkCalendar
     uow: Callable[[], UnitOfWork]
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
 
+    def now(self) -> dt.datetime:
+        """The current instant (aware, UTC) from the registry's clock (tests inject one)."""
+        return self.clock()
+
     def today(self) -> dt.date:
         """Today in the registry's time zone: restrictions end at midnight there."""
-        return dt.datetime.now(self.tz).date()
+        return self.now().astimezone(self.tz).date()
 
 
 def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Registry:
@@ -56,6 +61,8 @@ def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Regist
         return cast(UnitOfWork, SqlUnitOfWork(engine))
 
     reg = Registry(settings, engine, pack, calendar, unit_of_work)
+    if settings.clock:
+        reg.clock = clock_from_setting(settings.clock)
     reg.calendar = load_stored_calendar(reg)
     return reg
 
@@ -66,3 +73,19 @@ def load_stored_calendar(reg: Registry) -> WorkCalendar:
 
     stored = stored_calendar(reg.engine)
     return packaged_calendar() if stored is None else packaged_calendar().merged(stored)
+
+
+def clock_from_setting(spec: str) -> Callable[[], dt.datetime]:
+    """A clock from ``SOCIALCREDIT_CLOCK``: a fixed ISO instant, or ``file:PATH`` read per call
+    (so a test or a demo can move time forward for a running server without restarting it)."""
+    from pathlib import Path
+
+    def parse(raw: str) -> dt.datetime:
+        t = dt.datetime.fromisoformat(raw.strip())
+        return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+    if spec.startswith("file:"):
+        path = Path(spec.removeprefix("file:"))
+        return lambda: parse(path.read_text("utf-8"))
+    fixed = parse(spec)
+    return lambda: fixed
