@@ -89,6 +89,10 @@ def populate(
         today=today,
         progress=ingest_progress,
     )
+    # Scoring pilots: residences, scoring-only records of programme regions, score history.
+    from socialcredit.services.scoring import populate_scoring
+
+    scoring = populate_scoring(reg, pop.subjects, year=year, seed=seed, today=today)
     return {
         "individuals": individuals,
         "enterprises": enterprises,
@@ -100,5 +104,6 @@ def populate(
         "rejected": len(report.rejected),
         "already_ingested": report.already_ingested,
         "batch_id": report.batch_id,
+        "scoring": scoring,
         "seconds": round(time.perf_counter() - t0, 2),
     }
