@@ -16,14 +16,18 @@ from fastapi.staticfiles import StaticFiles
 
 from socialcredit import __version__
 from socialcredit.errors import RegistryError
-from socialcredit.services import subjects
+from socialcredit.services import audit, subjects
 from socialcredit.services.registry import Registry
 from socialcredit.web.deps import OperatorDep, RegistryDep
 
 log = logging.getLogger(__name__)
 
 # Routers of each capability, each in its own module exposing ``router`` (an APIRouter).
-ROUTERS: tuple[str, ...] = ()
+ROUTERS: tuple[str, ...] = (
+    "socialcredit.web.routes_subject",
+    "socialcredit.web.routes_cases",
+    "socialcredit.web.routes_screening",
+)
 
 
 def create_app(registry: Registry) -> FastAPI:
@@ -96,7 +100,11 @@ def create_app(registry: Registry) -> FastAPI:
         on: Annotated[dt.date | None, Query(description="as of this date")] = None,
     ) -> dict[str, Any]:
         """A subject's whole file: records, events, listings and restrictions, explained."""
-        return subjects.subject_file(reg, subject_id, on).to_dict()
+        d = subjects.subject_file(reg, subject_id, on).to_dict()
+        audit.record(
+            reg.engine, reg.now(), "operator", "subject.read", subject_id=d["subject"]["id"]
+        )
+        return d
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
