@@ -484,7 +484,7 @@ def serve(
 # Commands of each capability live in their own module, which exposes
 # ``register(app: typer.Typer) -> None`` adding its commands or groups; this module stays the
 # only entry point. Modules may reuse the helpers above (_errors, _registry, _print_json, ...).
-COMMAND_MODULES: tuple[str, ...] = ("socialcredit.cli_dueprocess",)
+COMMAND_MODULES: tuple[str, ...] = ("socialcredit.cli_dueprocess", "socialcredit.cli_scoring")
 
 
 def _add_groups() -> None:

@@ -27,6 +27,8 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.web.routes_subject",
     "socialcredit.web.routes_cases",
     "socialcredit.web.routes_screening",
+    "socialcredit.web.routes_reports",
+    "socialcredit.web.routes_scores",
 )
 
 

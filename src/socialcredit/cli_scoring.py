@@ -1,0 +1,189 @@
+"""Commands of the scoring pilots and the transparency report.
+
+socialcredit report --year 2026 [--out DIR] [--json]
+socialcredit scores programmes | show ID | recompute | switch PROGRAMME --off --reason ...
+socialcredit scores residence ID --region 371082 --since 2015-03-01 | follow
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from socialcredit.cli import JsonOpt, OnOpt, _date, _errors, _print_json, _registry, out
+
+scores_app = typer.Typer(no_args_is_help=True, help="Regional scoring pilots (switchable off).")
+
+
+def report(
+    year: Annotated[int, typer.Option("--year", help="the calendar year to report on")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="write JSON, HTML, CSV and SVG files here")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The transparency report for a year: blocked purchases, records, listings, removals,
+    payments, objections, notices and score distributions, monthly, from the raw events."""
+    from socialcredit.services.report import build_report
+    from socialcredit.services.report_render import write_report
+
+    with _errors(as_json):
+        reg = _registry()
+        rep = build_report(reg, year)
+        files = write_report(rep, out_dir) if out_dir is not None else []
+        if as_json:
+            _print_json(rep)
+            return
+        tot = rep["totals"]
+        t = Table("figure", "value", title=f"Transparency report {year} ({rep['period']['to']})")
+        bl, lst = tot["blocked_purchases"], tot["listings"]
+        for k, v in (
+            ("flight purchases blocked", bl["flight"]),
+            ("rail high-class purchases blocked", bl["rail.high_class"]),
+            ("rail purchases blocked (all)", bl["rail (all)"]),
+            ("records collected", tot["records_collected"]),
+            ("new blacklist records", lst["new_blacklist_records"]),
+            ("subjects newly listed", lst["subjects_newly_listed"]),
+            ("subjects removed", lst["subjects_removed"]),
+            *((f"  removed: {r}", n) for r, n in lst["removals_by_reason"].items()),
+            ("subjects who paid after listing", tot["paid_after_listing"]["subjects_who_paid"]),
+            ("amount paid after listing (yuan)", tot["paid_after_listing"]["amount_paid_yuan"]),
+            *(
+                (f"{k}s filed/upheld/rejected", f"{c['filed']}/{c['upheld']}/{c['rejected']}")
+                for k, c in tot["cases"].items()
+            ),
+            ("notices sent/delivered", f"{tot['notices']['sent']}/{tot['notices']['delivered']}"),
+        ):
+            t.add_row(k, str(v))
+        out.print(t)
+        for prog, d in tot["scores"].items():
+            if isinstance(d, dict):
+                out.print(f"scores {prog}: {d['eligible']} eligible, {d['distribution']}")
+        for n in rep["notes"]:
+            out.print(f"[yellow]note:[/] {n}")
+        if files:
+            out.print(f"wrote {len(files)} files to {out_dir} (open report-{year}.html)")
+
+
+@scores_app.command("programmes")
+def scores_programmes(as_json: JsonOpt = False) -> None:
+    """The scoring programmes and whether each is in force."""
+    from socialcredit.services.scoring import programmes
+
+    with _errors(as_json):
+        rows = programmes(_registry())
+        if as_json:
+            _print_json(rows)
+            return
+        t = Table("id", "region", "in force", "grades")
+        for p in rows:
+            t.add_row(p["id"], f"{p['region_prefix']} {p['region_name']}",
+                      "yes" if p["in_force"] else "no", " ".join(p["grades"]))  # fmt: skip
+        out.print(t)
+
+
+@scores_app.command("show")
+def scores_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) -> None:
+    """A subject's score, explained, with what would raise it and its history."""
+    from socialcredit.services.scoring import subject_scores
+
+    with _errors(as_json):
+        reg = _registry()
+        rows = subject_scores(reg, subject_id, _date(on) or reg.today())
+        if as_json:
+            _print_json(rows)
+            return
+        if not rows:
+            out.print("not scored (no programme in force where they live, or not eligible)")
+        for s in rows:
+            out.print(f"[bold]{s['programme_name']}[/] as of {s['as_of']}: "
+                      f"score {s['score']}, grade {s['grade']}")  # fmt: skip
+            for line in s["explanation"]:
+                out.print(f"  {line}", highlight=False)
+            hist = ", ".join(f"{h['as_of']} {h['score']} {h['grade']}" for h in s["history"])
+            out.print(f"  history: {hist or 'none recorded'}")
+
+
+@scores_app.command("recompute")
+def scores_recompute(
+    on: OnOpt = None,
+    programme: Annotated[str | None, typer.Option(help="one programme only")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute every resident of each programme in force, in bulk, and keep history."""
+    from socialcredit.services.scoring import recompute
+
+    with _errors(as_json):
+        reg = _registry()
+        rows = recompute(reg, _date(on) or reg.today(), programme)
+        if as_json:
+            _print_json(rows)
+            return
+        for r in rows:
+            out.print(f"{r['programme']} on {r['as_of']}: {r['eligible']} eligible, "
+                      f"{r['history_rows_written']} changes, {r['distribution']}")  # fmt: skip
+        if not rows:
+            out.print("no scoring programme in force")
+
+
+@scores_app.command("switch")
+def scores_switch(
+    programme: Annotated[str, typer.Argument(help="a programme id, or * for all")],
+    on: Annotated[bool, typer.Option("--on/--off", help="switch on or off")],
+    reason: Annotated[str, typer.Option(help="why (kept on record)")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Switch a programme on or off for its jurisdiction; off deletes every score it made."""
+    from socialcredit.services.scoring import set_switch
+
+    with _errors(as_json):
+        d = set_switch(_registry(), programme, on, reason)
+        if as_json:
+            _print_json(d)
+        else:
+            out.print(f"{programme} switched {d['switched']}; {d['scores_removed']} scores "
+                      f"removed; in force: {', '.join(d['in_force']) or 'none'}")  # fmt: skip
+
+
+@scores_app.command("residence")
+def scores_residence(
+    subject_id: str,
+    region: Annotated[str, typer.Option(help="6-digit GB/T 2260 code where they live")],
+    since: Annotated[str | None, typer.Option(help="resident since (YYYY-MM-DD)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record where a person lives and since when, then rescore them."""
+    from socialcredit.services.scoring import rescore_subject, set_residence
+
+    with _errors(as_json):
+        reg = _registry()
+        d: dict[str, Any] = set_residence(reg, subject_id, region, _date(since, "--since"))
+        d["score"] = rescore_subject(reg, subject_id, reg.today())
+        if as_json:
+            _print_json(d)
+        else:
+            out.print(f"{d['subject_id']} lives in {region} since {d['resident_since']}; "
+                      f"score: {d['score']}")  # fmt: skip
+
+
+@scores_app.command("follow")
+def scores_follow(on: OnOpt = None, as_json: JsonOpt = False) -> None:
+    """Rescore the subjects whose records changed since the last run (the change feed)."""
+    from socialcredit.services.scoring import follow_changes
+
+    with _errors(as_json):
+        reg = _registry()
+        d = follow_changes(reg, _date(on) or reg.today())
+        if as_json:
+            _print_json(d)
+        else:
+            out.print(f"{d['changes']} changes read, {d['rescored']} subjects rescored, "
+                      f"{d['changed']} scores moved")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.add_typer(scores_app, name="scores")
