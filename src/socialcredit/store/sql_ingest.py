@@ -30,6 +30,7 @@ BULK_MIN_ROWS = 20_000  # below this, index maintenance is cheap enough to keep
 INGEST_LOCK_KEY = 0x5C_1A_6E_57  # pg_advisory_xact_lock key serialising batches
 RECORD_COLS = (*RecordColumns.COLUMNS, "batch_id")
 EVENT_COLS = (*EventColumns.COLUMNS, "batch_id")
+SUBJECT_COLUMNS = "id, kind, name, birth_date, region_code, created_at"
 
 
 def stamp(ts: dt.datetime) -> str:
@@ -89,6 +90,10 @@ def _matrix(cols: Any, names: Sequence[str], batch_id: int, n: int) -> Any:
 
 def _birth(col: str) -> str:
     return f"substr({col}, 7, 4) || '-' || substr({col}, 11, 2) || '-' || substr({col}, 13, 2)"
+
+
+def _date(text: str, pg: bool) -> str:
+    return f"CAST({text} AS DATE)" if pg else text  # SQLite keeps dates as ISO text
 
 
 class SqlIngest:
@@ -222,28 +227,39 @@ class SqlIngest:
             _values_insert(self._c, table, names, _matrix(cols, names[:-1], batch_id, n))
 
     def _add_subjects(self, first: int, created: str) -> None:
-        """Subjects of the records from id ``first`` on, then their legal representatives."""
+        """Subjects of the records from id ``first`` on, then their legal representatives.
+
+        Each identifier is taken once, from its first record (lowest id), and inserted in
+        identifier order: sorted inserts keep the subjects B-tree writes local.
+        """
         pg = is_pg(self._c)
-        verb = "INSERT" if pg else "INSERT OR IGNORE"
-        tail = " ON CONFLICT (id) DO NOTHING" if pg else ""
-        date = "CAST({} AS DATE)" if pg else "{}"
-        stamp_ = "CAST(%(c)s AS TIMESTAMP)" if pg else "?"
-        params: Any = {"c": created, "f": first} if pg else (created, first)
-        first_mark = "%(f)s" if pg else "?"
-        into = "INSERT INTO subjects" if pg else f"{verb} INTO subjects"
-        cols = "(id, kind, name, birth_date, region_code, created_at)"
-        self._c.exec_driver_sql(
-            f"{into} {cols} SELECT subject_id, subject_kind, subject_name, "
-            f"CASE WHEN subject_kind = 'person' THEN {date.format(_birth('subject_id'))} END, "
-            "CASE WHEN subject_kind = 'person' THEN substr(subject_id, 1, 6) "
-            f"ELSE substr(subject_id, 3, 6) END, {stamp_} "
-            f"FROM records WHERE id >= {first_mark} ORDER BY id{tail}",
-            params,
+        born = _birth("sid")
+        columns = (
+            f"sid, kind, name, CASE WHEN kind = 'person' THEN {_date(born, pg)} END, "
+            "CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END"
         )
         rep = "legal_representative_id"
-        self._c.exec_driver_sql(
-            f"{into} {cols} SELECT {rep}, 'person', coalesce(legal_representative_name, ''), "
-            f"{date.format(_birth(rep))}, substr({rep}, 1, 6), {stamp_} "
-            f"FROM records WHERE id >= {first_mark} AND {rep} IS NOT NULL ORDER BY id{tail}",
-            params,
-        )
+        for sid, kind, name, only in (
+            ("subject_id", "subject_kind", "subject_name", ""),
+            (rep, "'person'", "coalesce(legal_representative_name, '')", f" AND {rep} IS NOT NULL"),
+        ):
+            picked = f"{sid} AS sid, {kind} AS kind, {name} AS name"
+            if pg:
+                firsts = (
+                    f"SELECT DISTINCT ON ({sid}) {picked} FROM records "
+                    f"WHERE id >= %(f)s{only} ORDER BY {sid}, id"
+                )
+                sql = (
+                    f"INSERT INTO subjects ({SUBJECT_COLUMNS}) SELECT {columns}, "
+                    f"CAST(%(c)s AS TIMESTAMP) FROM ({firsts}) AS firsts ORDER BY sid "
+                    "ON CONFLICT (id) DO NOTHING"
+                )
+                self._c.exec_driver_sql(sql, {"f": first, "c": created})
+            else:
+                # SQLite: next to min(id), the bare columns come from the row holding the minimum.
+                firsts = f"SELECT {picked}, min(id) FROM records WHERE id >= ?{only} GROUP BY {sid}"
+                sql = (
+                    f"INSERT OR IGNORE INTO subjects ({SUBJECT_COLUMNS}) SELECT {columns}, ? "
+                    f"FROM ({firsts}) AS firsts ORDER BY sid"
+                )
+                self._c.exec_driver_sql(sql, (created, first))

@@ -91,7 +91,6 @@ subjects = Table(
     Column("contact_email", Text, nullable=True),
     Column("legal_representative_id", String(18), nullable=True),
     Column("created_at", DateTime, nullable=False),
-    sqlite_with_rowid=False,  # one B-tree keyed by id, not a rowid table plus an index
 )
 
 batches = Table(

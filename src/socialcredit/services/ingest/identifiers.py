@@ -104,38 +104,45 @@ def check_ids(raw: pa.Array, today: dt.date) -> Ids:
     n = len(v)
     present = v.is_valid().to_numpy(zero_copy_only=False)
     len18 = present & (pc.fill_null(pc.binary_length(v), 0).to_numpy(zero_copy_only=False) == 18)
-    m = _fixed18(v).astype(np.int64)
+    # Work only on the 18-character values (a representative column is mostly empty).
+    sel = np.flatnonzero(len18)
+    m = _fixed18(v)[sel].astype(np.int64)
     digits = m[:, :17] - 48
     all_digits = ((digits >= 0) & (digits <= 9)).all(axis=1)
     last = m[:, 17]
-    person = len18 & all_digits & (((last >= 48) & (last <= 57)) | (last == 88))
-    ric_ok = _RIC_CHECK[(digits * _RIC_W).sum(axis=1) % 11] == last
-    y = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    person = all_digits & (((last >= 48) & (last <= 57)) | (last == 88))
+    ric_ok = _RIC_CHECK[(digits @ _RIC_W) % 11] == last
+    y = digits[:, 6:10] @ _DIGIT_POW[2:]
     mo = digits[:, 10] * 10 + digits[:, 11]
     d = digits[:, 12] * 10 + digits[:, 13]
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
     dim = mdays[np.clip(mo, 0, 12)] + ((mo == 2) & leap)
-    birth = y * 10000 + mo * 100 + d
+    birth_sel = y * 10000 + mo * 100 + d
     limit = min(today, dt.date.today())
     date_ok = (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= dim) & (y >= 1880)
-    date_ok &= birth <= limit.year * 10000 + limit.month * 100 + limit.day
-    region = (digits[:, :6] * _DIGIT_POW).sum(axis=1)
-    ok = np.zeros(n, dtype=np.bool_)
+    date_ok &= birth_sel <= limit.year * 10000 + limit.month * 100 + limit.day
+    ok_sel = np.zeros(len(sel), dtype=np.bool_)
     cand = np.flatnonzero(person & ric_ok & date_ok)
     if len(cand):
-        ok[cand] = _region_ok(region[cand], y[cand])
-    ok_person = ok.copy()
+        ok_sel[cand] = _region_ok(digits[cand, :6] @ _DIGIT_POW, y[cand])
+    ok_person = np.zeros(n, dtype=np.bool_)
+    ok_person[sel] = ok_sel
+    birth = np.zeros(n, dtype=np.int64)
+    birth[sel] = np.where(ok_sel, birth_sel, 0)
     # Credit codes (GB 32100 check character); some are all digits, so every identifier
     # that is not a valid resident ID is tried.
-    ent = len18 & ~ok_person
-    vals = _USCC_VAL[m]
-    ent &= (vals >= 0).all(axis=1)
-    check = _USCC_CHARS[(31 - (vals[:, :17] * _USCC_W).sum(axis=1) % 31) % 31]
-    ent &= check == m[:, 17]
-    ent &= ((m[:, 2:8] >= 48) & (m[:, 2:8] <= 57)).all(axis=1)
+    rest = np.flatnonzero(~ok_sel)
+    me = m[rest]
+    vals = _USCC_VAL[me]
+    ent = (vals >= 0).all(axis=1)
+    check = _USCC_CHARS[(31 - (vals[:, :17] @ _USCC_W) % 31) % 31]
+    ent &= check == me[:, 17]
+    ent &= ((me[:, 2:8] >= 48) & (me[:, 2:8] <= 57)).all(axis=1)
     ecand = np.flatnonzero(ent)
     if len(ecand):
-        ereg = ((m[ecand, 2:8] - 48) * _DIGIT_POW).sum(axis=1)
-        ok[ecand] = _region_ok(ereg, None)
-    return Ids(v, ok, ok_person, np.where(ok_person, birth, 0))
+        ereg = (me[ecand, 2:8] - 48) @ _DIGIT_POW
+        ok_sel[rest[ecand]] = _region_ok(ereg, None)
+    ok = np.zeros(n, dtype=np.bool_)
+    ok[sel] = ok_sel
+    return Ids(v, ok, ok_person, birth)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,18 +63,29 @@ def _missing(arr: pa.Array) -> BoolArray:
     return np.asarray(as_np(pc.fill_null(pc.equal(pc.utf8_length(arr), 0), True)), dtype=np.bool_)
 
 
+def _member(arr: pa.Array, values: Iterable[str]) -> BoolArray:
+    """Which values of a string column are in ``values`` (null: not), in Arrow's hash join."""
+    found = pc.is_in(arr, value_set=pa.array(sorted(values), pa.string()))
+    return np.asarray(as_np(pc.fill_null(found, False)), dtype=np.bool_)
+
+
 def _dates(arr: pa.Array, chk: Checker, field: str, today: dt.date) -> IntArray:
-    """Days since 1970 for valid ISO dates (-1 where missing or bad; bad ones flagged)."""
+    """Days since 1970 for valid ISO dates (-1 where missing or bad; bad ones flagged).
+
+    A file has few distinct dates: each is parsed once, then mapped back to its rows.
+    """
+    enc = pc.dictionary_encode(arr)
+    words = enc.dictionary
+    shaped = as_np(pc.fill_null(pc.match_substring_regex(words, DATE_RE), False))
+    parsed = pc.strptime(words, format="%Y-%m-%d", unit="s", error_is_null=True)
+    same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), words)
+    good_word = shaped & as_np(pc.fill_null(same, False))
+    as_days = as_np(pc.fill_null(pc.cast(pc.cast(parsed, pa.date32()), pa.int32()), -1))
+    at = as_np(pc.fill_null(enc.indices, len(words))).astype(np.int64)
+    good = np.append(good_word, False)[at]
+    days = np.where(good, np.append(as_days, -1).astype(np.int64)[at], -1)
     present = ~_missing(arr)
-    shaped = as_np(pc.fill_null(pc.match_substring_regex(arr, DATE_RE), False))
-    parsed = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
-    as_date = pc.cast(parsed, pa.date32())
-    round_trip = as_np(pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), arr), False))
-    good = shaped & round_trip
     chk.flag(present & ~good, field, "must be a real date written YYYY-MM-DD", arr)
-    days = np.where(good, as_np(pc.fill_null(pc.cast(as_date, pa.int32()), -1)), -1).astype(
-        np.int64
-    )
     limit = (today - dt.date(1970, 1, 1)).days
     chk.flag(good & (days > limit), field, f"is in the future (today is {today.isoformat()})", arr)
     return days
@@ -114,10 +125,10 @@ def validate(
     cols["event"] = pc.fill_null(pc.utf8_lower(cols["event"]), "listed")
     cols["event"] = pc.if_else(pc.equal(cols["event"], ""), "listed", cols["event"])
     event = as_np(cols["event"])
-    known_event = np.isin(event, EVENTS)
+    known_event = _member(cols["event"], EVENTS)
     chk.flag(~known_event, "event", f"must be one of {', '.join(EVENTS)}", cols["event"])
-    is_listed = event == "listed"
-    is_rec = is_listed | (event == "corrected")
+    is_listed = _member(cols["event"], ("listed",))
+    is_rec = is_listed | _member(cols["event"], ("corrected",))
     miss = {f: _missing(cols[f]) for f in FIELDS}
     chk.flag(miss["authority"], "authority", "is required")
     chk.flag(miss["case_number"], "case_number", "is required")
@@ -139,7 +150,7 @@ def validate(
     event_day = np.where(is_listed, decision, event_day)
 
     auth = cols["authority"]
-    known_auth = np.isin(as_np(pc.fill_null(auth, "")), list(authorities))
+    known_auth = _member(auth, authorities)
     chk.flag(~miss["authority"] & ~known_auth, "authority", "is not a registered authority", auth)
 
     ids = check_ids(cols["subject_id"], today)
@@ -168,8 +179,7 @@ def validate(
     )
 
     cat = cols["category"]
-    cat_np = as_np(pc.fill_null(cat, ""))
-    known_cat = np.isin(cat_np, list(pack.categories))
+    known_cat = _member(cat, pack.categories)
     chk.flag(
         is_rec & ~miss["category"] & ~known_cat,
         "category",
@@ -177,8 +187,7 @@ def validate(
         cat,
     )
     ok_pairs = {f"{a}\x1f{c}" for a, cats in authorities.items() for c in cats}
-    pair = as_np(pc.fill_null(pc.binary_join_element_wise(auth, cat, "\x1f"), ""))
-    allowed = np.isin(pair, list(ok_pairs))
+    allowed = _member(pc.binary_join_element_wise(auth, cat, "\x1f"), ok_pairs)
     chk.flag(
         is_rec & known_auth & known_cat & ~allowed,
         "category",
@@ -187,7 +196,7 @@ def validate(
     )
     persons_ok = [c for c, v in pack.categories.items() if "person" in v.subject_kinds]
     ents_ok = [c for c, v in pack.categories.items() if "enterprise" in v.subject_kinds]
-    kind_ok = np.where(ids.person, np.isin(cat_np, persons_ok), np.isin(cat_np, ents_ok))
+    kind_ok = np.where(ids.person, _member(cat, persons_ok), _member(cat, ents_ok))
     chk.flag(
         is_rec & known_cat & ids.ok & ~kind_ok,
         "category",
@@ -208,17 +217,12 @@ def validate(
     ext = np.where(
         ext_shape, as_np(pc.cast(pc.if_else(pa.array(ext_shape), ext_raw, "0"), pa.int64())), 0
     ).astype(np.int64)
-    ext_max = (
-        np.array(
-            [
-                pack.categories[c].term.extension_max_years if c in pack.categories else 0
-                for c in as_np(pc.fill_null(cat, ""))
-            ],
-            dtype=np.int64,
-        )
-        if (ext > 0).any()
-        else np.zeros(n, np.int64)
+    cat_ids = list(pack.categories)
+    max_of = np.array(
+        [pack.categories[c].term.extension_max_years for c in cat_ids] + [0], dtype=np.int64
     )
+    at = pc.index_in(cat, value_set=pa.array(cat_ids, pa.string()))
+    ext_max = max_of[as_np(pc.fill_null(at, len(cat_ids))).astype(np.int64)]
     chk.flag(
         is_rec & known_cat & (ext > ext_max),
         "extension_years",
@@ -252,7 +256,7 @@ def validate(
 
     is_wd = event == "withdrawn"
     reason = cols["reason"]
-    reason_ok = np.isin(as_np(pc.fill_null(reason, "")), list(WITHDRAWAL_REASONS))
+    reason_ok = _member(reason, WITHDRAWAL_REASONS)
     chk.flag(
         is_wd & ~reason_ok,
         "reason",

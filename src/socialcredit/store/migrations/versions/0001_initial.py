@@ -40,7 +40,6 @@ def upgrade() -> None:
         sa.Column("legal_representative_id", sa.String(18), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_subjects"),
-        sqlite_with_rowid=False,
     )
     op.create_table(
         "batches",
