@@ -6,13 +6,21 @@
 - ``subject_changes``: an append-only change feed. Any service that changes what applies to a
   subject appends the subject's id here in the same transaction as the change; screening
   servers poll it (and on PostgreSQL are woken by NOTIFY) to patch their index.
+- ``screening_refusals``: requests refused before any lookup (a sector the relying party does
+  not serve, a revoked key): who asked for what, never an answer about the subject.
+
+Migration ``0002b`` adds the rate limit, the refusals table, an index on ``subjects.created_at``
+(screening servers pick up new subjects' names by it) and, on PostgreSQL, statement triggers
+that NOTIFY ``socialcredit_changes`` when records, events or subject changes are appended.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, String, Table, Text
 
-from socialcredit.store.tables import metadata
+from socialcredit.store.tables import metadata, subjects
+
+NOTIFY_CHANNEL = "socialcredit_changes"
 
 relying_parties = Table(
     "relying_parties",
@@ -22,6 +30,8 @@ relying_parties = Table(
     Column("sectors", JSON, nullable=False),  # list of sector codes it serves
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # screenings per minute per API key; NULL: the server default
+    Column("rate_per_minute", Integer, nullable=True),
 )
 
 api_keys = Table(
@@ -61,3 +71,20 @@ subject_changes = Table(
     Column("at", DateTime, nullable=False),  # UTC
     Column("cause", String(32), nullable=False),  # ingest, objection, repair, ...
 )
+
+screening_refusals = Table(
+    "screening_refusals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),  # UTC
+    Column("relying_party", String(64), nullable=False),
+    Column("key_prefix", String(16), nullable=False),
+    Column("sector", String(64), nullable=False),
+    Column("purpose", Text, nullable=True),
+    Column("reference", Text, nullable=True),
+    Column("reason", String(64), nullable=False),  # sector_not_served, ...
+    Index("ix_screening_refusals_at", "at"),
+)
+
+# New subjects' names reach the screening servers' name tables by this column.
+Index("ix_subjects_created_at", subjects.c.created_at)

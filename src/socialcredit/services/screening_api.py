@@ -1,0 +1,258 @@
+"""The relying parties' use cases: screen one subject, screen a manifest.
+
+:class:`ScreeningRuntime` is what a server process runs: a :class:`Screener` kept fresh by a
+:class:`Watcher`, a :class:`LogWriter`, rate limits and the API keys. Every answer is logged;
+every refusal before a lookup (unknown or revoked key, a sector the party does not serve, a
+name that does not match) is logged as a refusal, with no answer about the subject.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from socialcredit.errors import Forbidden, InvalidInput, RegistryError
+from socialcredit.services.registry import Registry
+from socialcredit.services.screening import FastId, Screener, default_snapshot
+from socialcredit.services.screening_parties import KeyInfo, hash_key
+from socialcredit.services.screening_runtime import LogWriter, RateLimiter, Watcher
+
+log = logging.getLogger(__name__)
+audit = logging.getLogger("socialcredit.screening.audit")
+
+BATCH_CHUNK = 10_000
+MAX_BATCH_ROWS = 1_000_000
+
+
+class Unauthorized(RegistryError):
+    status = 401
+    code = "unauthorized"
+
+
+class RateLimited(RegistryError):
+    status = 429
+    code = "rate_limited"
+
+
+@dataclass(frozen=True)
+class Request:
+    subject_id: str
+    name: str
+    sector: str
+    purpose: str
+    reference: str | None = None
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class ScreeningRuntime:
+    def __init__(
+        self,
+        reg: Registry,
+        screener: Screener,
+        snapshot: Path | None = None,
+        poll: float = 0.1,
+        log_interval: float = 0.2,
+    ) -> None:
+        self.reg = reg
+        self.screener = screener
+        self.snapshot = snapshot
+        self.writer = LogWriter(reg.engine, interval=log_interval)
+        self.watcher = Watcher(reg.engine, lambda: screener.refresh(reg), poll=poll)
+        self.limiter = RateLimiter()
+        self.started = False
+
+    @classmethod
+    def open(cls, reg: Registry, snapshot: Path | None = None, **kw: Any) -> ScreeningRuntime:
+        snap = snapshot if snapshot is not None else default_snapshot(reg)
+        screener = Screener.open(reg, snap)
+        screener.refresh(reg, force_keys=True)
+        if snap is not None and screener.source == "built":
+            try:
+                screener.save(snap)
+            except OSError:
+                log.exception("could not write the screening snapshot to %s", snap)
+        log.info("screening index ready: %s", screener.stats())
+        return cls(reg, screener, snap, **kw)
+
+    def start(self) -> None:
+        self.writer.start()
+        self.watcher.start()
+        self.started = True
+
+    def stop(self) -> None:
+        self.watcher.close()
+        self.writer.close()
+        if self.snapshot is not None:
+            try:
+                self.screener.refresh(self.reg)
+                self.screener.save(self.snapshot)
+            except Exception:
+                log.exception("could not write the screening snapshot on shutdown")
+
+    # --- who is asking ---------------------------------------------------------------------
+
+    def authenticate(self, api_key: str | None) -> KeyInfo:
+        info = self.screener.keys.get(hash_key(api_key)) if api_key else None
+        if info is None:
+            raise Unauthorized(
+                "screening needs a valid API key: `Authorization: Bearer <key>` or `X-API-Key`"
+            )
+        if not self.limiter.allow(info.prefix, info.rate_per_minute):
+            raise RateLimited(
+                f"rate limit of {info.rate_per_minute} screenings a minute reached for key "
+                f"{info.prefix}; retry shortly"
+            )
+        return info
+
+    def _refuse(self, who: KeyInfo, sector: str, req: Request | None, reason: str) -> None:
+        audit.warning("refused %s for %s (key %s): %s", sector, who.party.code, who.prefix, reason)
+        self.writer.refusal(
+            {
+                "at": _utcnow(),
+                "relying_party": who.party.code,
+                "key_prefix": who.prefix,
+                "sector": sector[:64],
+                "purpose": None if req is None else req.purpose,
+                "reference": None if req is None else req.reference,
+                "reason": reason,
+            }
+        )
+
+    def authorise_sector(self, who: KeyInfo, sector: str, req: Request | None = None) -> int:
+        if sector not in who.party.sectors:
+            self._refuse(who, sector, req, "sector_not_served")
+            raise Forbidden(f"relying party {who.party.code} does not serve sector {sector!r}")
+        return self.screener.sector_bit(sector)
+
+    # --- one screening ---------------------------------------------------------------------
+
+    def screen(self, who: KeyInfo, req: Request) -> dict[str, Any]:
+        bit = self.authorise_sector(who, req.sector, req)
+        try:
+            fid = self.screener.identify(req.subject_id, req.name)
+        except InvalidInput as e:
+            if e.problems and e.problems[0].field == "name":
+                self._refuse(who, req.sector, req, "name_mismatch")
+            raise
+        day = self.reg.today()
+        v, benefit = self.screener.verdict(fid, bit, day)
+        a = self.screener.answer(req.sector, v, benefit, day)
+        sid = str(uuid.uuid4())
+        self.writer.screening(self._row(sid, who, fid.value, req, a.decision, a.reason_code))
+        return {
+            "screening_id": sid,
+            "decision": a.decision,
+            "sector": a.sector,
+            "reason_code": a.reason_code,
+            "until": None if a.until is None else a.until.isoformat(),
+            "until_condition": a.until_condition,
+            "benefit": a.benefit,
+            "explanation": a.explanation,
+            "rulepack_version": self.screener.pack.version,
+        }
+
+    def _row(
+        self, sid: str, who: KeyInfo, subject: str, req: Request, decision: str, reason: str | None
+    ) -> dict[str, Any]:
+        return {
+            "screening_id": sid,
+            "at": _utcnow(),
+            "relying_party": who.party.code,
+            "subject_id": subject,
+            "sector": req.sector,
+            "purpose": req.purpose,
+            "reference": req.reference,
+            "decision": decision,
+            "reason_code": reason,
+            "rulepack_version": self.screener.pack.version,
+        }
+
+    # --- a manifest ------------------------------------------------------------------------
+
+    def screen_rows(
+        self,
+        who: KeyInfo | None,
+        rows: Iterable[Request | RegistryError],
+        log_rows: bool = True,
+        start: int = 1,
+    ) -> Iterator[dict[str, Any]]:
+        """Answers in the order of ``rows``; a bad row (or an error given in its place) gets
+        ``{"row": n, "error": ..., "message": ...}`` and the rest are screened. ``who`` None
+        is the operator's offline screening: every sector, the name checked when given."""
+        chunk: list[tuple[int, Request | RegistryError]] = []
+        for n, r in enumerate(rows, start=start):
+            if n > MAX_BATCH_ROWS:
+                yield {"row": n, "error": "invalid_input", "message": "manifest too long"}
+                return
+            chunk.append((n, r))
+            if len(chunk) >= BATCH_CHUNK:
+                yield from self._chunk(who, chunk, log_rows)
+                chunk = []
+        if chunk:
+            yield from self._chunk(who, chunk, log_rows)
+
+    def _chunk(
+        self,
+        who: KeyInfo | None,
+        chunk: list[tuple[int, Request | RegistryError]],
+        log_rows: bool,
+    ) -> Iterator[dict[str, Any]]:
+        s = self.screener
+        day = self.reg.today()
+        out: list[dict[str, Any]] = []
+        ok: list[tuple[int, FastId, int, Request]] = []
+        for n, r in chunk:
+            try:
+                if isinstance(r, RegistryError):
+                    raise r
+                if not r.subject_id:
+                    raise InvalidInput.one("subject_id", "required", None, n)
+                bit = (
+                    self.authorise_sector(who, r.sector, r)
+                    if who is not None
+                    else s.sector_bit(r.sector)
+                )
+                # offline (operator) manifests may leave the name out; relying parties may not
+                name = r.name if who is not None or r.name else None
+                fid = s.identify(r.subject_id, name)
+                ok.append((len(out), fid, bit, r))
+                out.append({})
+            except RegistryError as e:
+                out.append({"row": n, "error": e.code, "message": e.message})
+        if ok:
+            keys = np.fromiter((f.key for _, f, _, _ in ok), dtype=np.uint64, count=len(ok))
+            bits = np.fromiter((b for _, _, b, _ in ok), dtype=np.int64, count=len(ok))
+            codes = np.array([(f.code or "").encode("ascii") for _, f, _, _ in ok], dtype="S18")
+            deny = s.deny.current.check_batch(keys, bits, day, codes)
+            ben = s.benefits.current.check_batch(keys, bits, day, codes)
+            for j, (slot, fid, _, r) in enumerate(ok):
+                v = deny.verdict(j)
+                b = None if v.deny else ben.verdict(j).reason_code
+                a = s.answer(r.sector, v, b, day)
+                sid = str(uuid.uuid4())
+                if log_rows and who is not None:
+                    self.writer.screening(
+                        self._row(sid, who, fid.value, r, a.decision, a.reason_code)
+                    )
+                out[slot] = {
+                    "row": chunk[slot][0],
+                    "subject_id": fid.value,
+                    "screening_id": sid,
+                    "decision": a.decision,
+                    "sector": a.sector,
+                    "reason_code": a.reason_code,
+                    "until": None if a.until is None else a.until.isoformat(),
+                    "until_condition": a.until_condition,
+                    "benefit": a.benefit,
+                }
+        yield from out

@@ -1,0 +1,172 @@
+"""What the screening index reads from the store: events in bulk, and what changed since.
+
+``records`` and ``record_events`` are append-only and their ids ascend in acceptance order;
+``subject_changes`` is an append-only feed other services write in the change's own
+transaction. A :class:`Feed` remembers the highest id it has seen per table. Ids a sequence
+handed out but whose transaction had not committed yet (possible on PostgreSQL when two
+writers race) show up as holes below the high-water mark; they are re-asked for a while, so
+a late commit is not missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from socialcredit.domain.records import RecordEvent
+from socialcredit.store import tables as t
+from socialcredit.store.sql import SqlRecords
+from socialcredit.store.tables_screening import subject_changes
+
+HOLE_TTL_S = 30.0  # a hole older than this was a rolled-back transaction
+SUBJECTS_OVERLAP = dt.timedelta(seconds=2)  # writers stamp created_at before they commit
+CHUNK = 500
+
+_FEEDS = {
+    "records": (
+        "SELECT id, subject_id, legal_representative_id FROM records WHERE {where} "
+        "ORDER BY id LIMIT 100000"
+    ),
+    "record_events": (
+        "SELECT e.id, r.subject_id, r.legal_representative_id FROM record_events e "
+        "JOIN records r ON r.id = e.record_id WHERE {where} ORDER BY e.id LIMIT 100000"
+    ),
+    "subject_changes": (
+        "SELECT id, subject_id, NULL FROM subject_changes WHERE {where} ORDER BY id LIMIT 100000"
+    ),
+}
+_ID_COL = {"records": "id", "record_events": "e.id", "subject_changes": "id"}
+
+
+@dataclass
+class Feed:
+    """High-water marks per table, plus the holes below them still worth asking about."""
+
+    marks: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_FEEDS, 0))
+    holes: dict[str, dict[int, float]] = field(default_factory=lambda: {k: {} for k in _FEEDS})
+    subjects_at: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        at = None if self.subjects_at is None else self.subjects_at.isoformat()
+        return {"marks": self.marks, "subjects_at": at}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Feed:
+        feed = cls()
+        feed.marks.update({k: int(v) for k, v in d["marks"].items()})
+        at = d.get("subjects_at")
+        feed.subjects_at = None if at is None else dt.datetime.fromisoformat(at)
+        return feed
+
+    @classmethod
+    def current(cls, conn: Connection) -> Feed:
+        """Marks at the end of what ``conn`` sees now: read them before reading the data."""
+        feed = cls()
+        for table in _FEEDS:
+            feed.marks[table] = int(
+                conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+            )
+        feed.subjects_at = conn.execute(select(func.max(t.subjects.c.created_at))).scalar()
+        return feed
+
+    def changed_subjects(self, conn: Connection) -> set[str]:
+        """Subject ids named by rows appended since the last call; advances the marks."""
+        out: set[str] = set()
+        now = time.monotonic()
+        for table, sql in _FEEDS.items():
+            mark, holes = self.marks[table], self.holes[table]
+            for h, seen in list(holes.items()):
+                if now - seen > HOLE_TTL_S:
+                    del holes[h]
+            col = _ID_COL[table]
+            where = f"{col} > {mark}"
+            if holes:
+                where += f" OR {col} IN ({', '.join(map(str, sorted(holes)))})"
+            rows = conn.execute(text(sql.format(where=where))).all()
+            for row_id, subject, rep in rows:
+                out.add(subject)
+                if rep:
+                    out.add(rep)
+                holes.pop(row_id, None)
+                if row_id > mark:
+                    holes.update(dict.fromkeys(range(mark + 1, row_id), now))
+                    mark = row_id
+            if len(holes) > 10_000:  # a burst of rollbacks: forget the oldest
+                for h in sorted(holes)[:-10_000]:
+                    del holes[h]
+            self.marks[table] = mark
+        return out
+
+    def new_subjects(self, conn: Connection) -> list[tuple[str, str, str]]:
+        """(id, kind, name) of subjects created since the last call (with some overlap)."""
+        s = t.subjects.c
+        q = select(s.id, s.kind, s.name, s.created_at)
+        if self.subjects_at is not None:
+            q = q.where(s.created_at >= self.subjects_at - SUBJECTS_OVERLAP)
+        rows = conn.execute(q).all()
+        if rows:
+            latest = max(r.created_at for r in rows)
+            if self.subjects_at is None or latest > self.subjects_at:
+                self.subjects_at = latest
+        return [(r.id, r.kind, r.name) for r in rows]
+
+
+def events_by_subject(
+    conn: Connection, subject_ids: Iterable[str] | None = None
+) -> dict[str, list[RecordEvent]]:
+    """Each subject's events exactly as the store's ``events_for_subject`` returns them (its
+    own records' and those of enterprise records naming it legal representative). With
+    ``subject_ids`` None: every subject that has any, legal representatives included.
+
+    One query per subject: the store's reader is the one definition of a subject's events,
+    and the store changes under us (listings became record rows); a set-wise reader belongs
+    in the store, for national-scale cold builds (snapshots make those rare).
+    """
+    if subject_ids is None:
+        r = t.records.c
+        own = set(conn.execute(select(r.subject_id).distinct()).scalars())
+        reps = conn.execute(
+            select(r.legal_representative_id)
+            .where(r.legal_representative_id.is_not(None))
+            .distinct()
+        )
+        subject_ids = own | set(reps.scalars())
+    records = SqlRecords(conn)
+    out = {}
+    for sid in sorted(set(subject_ids)):
+        events = records.events_for_subject(sid)
+        if events:
+            out[sid] = events
+    return out
+
+
+def all_subject_names(conn: Connection) -> Iterable[tuple[str, str, str]]:
+    """(id, kind, name) of every subject, streamed."""
+    s = t.subjects.c
+    result = conn.execution_options(yield_per=50_000).execute(select(s.id, s.kind, s.name))
+    for row in result:
+        yield row.id, row.kind, row.name
+
+
+def subject_names(conn: Connection, ids: Iterable[str]) -> list[tuple[str, str, str]]:
+    s = t.subjects.c
+    wanted = sorted(set(ids))
+    out: list[tuple[str, str, str]] = []
+    for i in range(0, len(wanted), CHUNK):
+        q = select(s.id, s.kind, s.name).where(s.id.in_(wanted[i : i + CHUNK]))
+        out.extend((r.id, r.kind, r.name) for r in conn.execute(q))
+    return out
+
+
+def note_change(conn: Connection, subject_id: str, cause: str) -> None:
+    """Append to the change feed (for services that change a subject outside ingest)."""
+    conn.execute(
+        subject_changes.insert().values(
+            subject_id=subject_id, at=dt.datetime.now(dt.UTC).replace(tzinfo=None), cause=cause
+        )
+    )

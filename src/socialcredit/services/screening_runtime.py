@@ -1,0 +1,172 @@
+"""The screening server's background machinery: the log writer, the watcher, rate limits.
+
+- :class:`LogWriter` appends screenings (and refusals) to the store in batches from a thread,
+  so a screening never waits on SQL. Rows wait in memory at most ``interval`` seconds; a crash
+  can lose that much of the log, a clean shutdown loses nothing (``close`` flushes).
+- :class:`Watcher` keeps the index fresh: it polls the change feeds every ``poll`` seconds and,
+  on PostgreSQL, is woken at once by the NOTIFY the tables' triggers send on commit, so
+  several server processes stay in step.
+- :class:`RateLimiter` is a token bucket per API key, in process memory (per server process).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
+
+log = logging.getLogger(__name__)
+
+
+class LogWriter:
+    def __init__(self, engine: Engine, interval: float = 0.2, max_batch: int = 20_000) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._max = max_batch
+        self._screenings: deque[dict[str, Any]] = deque()
+        self._refusals: deque[dict[str, Any]] = deque()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one flush at a time
+        self.written = 0
+
+    def screening(self, row: dict[str, Any]) -> None:
+        self._screenings.append(row)  # deque.append is atomic: no lock on the hot path
+        if len(self._screenings) >= self._max:
+            self._wake.set()
+
+    def refusal(self, row: dict[str, Any]) -> None:
+        self._refusals.append(row)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="screening-log", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # keep the rows; the next round retries
+                log.exception("screening log: write failed, will retry")
+                self._stop.wait(1.0)
+
+    def flush(self) -> int:
+        """Write everything queued; returns the number of rows written."""
+        with self._lock:
+            n = 0
+            for queue, table in (
+                (self._screenings, screening_log),
+                (self._refusals, screening_refusals),
+            ):
+                while queue:
+                    batch: list[dict[str, Any]] = []
+                    while queue and len(batch) < self._max:
+                        batch.append(queue.popleft())
+                    try:
+                        with self._engine.begin() as conn:
+                            conn.execute(insert(table), batch)
+                    except Exception:
+                        queue.extendleft(reversed(batch))
+                        raise
+                    n += len(batch)
+            self.written += n
+            return n
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.flush()
+
+
+class Watcher:
+    """Calls ``refresh`` every ``poll`` seconds, or at once when PostgreSQL notifies."""
+
+    def __init__(self, engine: Engine, refresh: Callable[[], object], poll: float = 0.1) -> None:
+        self._engine = engine
+        self._refresh = refresh
+        self._poll = poll
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="screening-watcher", daemon=True)
+        self._thread.start()
+
+    def _listener(self) -> Any:
+        if self._engine.dialect.name != "postgresql":
+            return None
+        import psycopg
+
+        url = self._engine.url.set(drivername="postgresql")
+        try:
+            conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            return conn
+        except Exception:
+            log.exception("screening watcher: LISTEN failed; polling only")
+            return None
+
+    def _run(self) -> None:
+        listener = self._listener()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._refresh()
+                    self.rounds += 1
+                except Exception:
+                    log.exception("screening watcher: refresh failed, will retry")
+                    self._stop.wait(1.0)
+                if listener is None:
+                    self._stop.wait(self._poll)
+                    continue
+                try:  # woken by a commit; else poll anyway after a second
+                    for _ in listener.notifies(timeout=1.0, stop_after=1):
+                        break
+                except Exception:
+                    log.exception("screening watcher: lost the LISTEN connection; polling")
+                    listener.close()
+                    listener = None
+        finally:
+            if listener is not None:
+                listener.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+class RateLimiter:
+    """Token buckets: ``rate_per_minute`` refill, room for two seconds' worth (at least 1)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, list[float]] = {}
+
+    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
+        now = self._clock()
+        per_s = rate_per_minute / 60.0
+        cap = max(1.0, per_s * 2.0)
+        b = self._buckets.get(key)
+        if b is None:
+            b = self._buckets[key] = [cap, now]
+        tokens = min(cap, b[0] + (now - b[1]) * per_s)
+        b[1] = now
+        if tokens < cost:
+            b[0] = tokens
+            return False
+        b[0] = tokens - cost
+        return True
