@@ -377,13 +377,16 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """May this subject buy or do this, in this sector, now (or on --on)?"""
-    from socialcredit.services.subjects import check as do_check
+    from socialcredit.services.screening import check_decision
     from socialcredit.services.subjects import decision_dict
 
     with _errors(as_json):
         reg = _registry()
         day = _date(on) or reg.today()
-        d = decision_dict(do_check(reg, subject_id, sector, day), subject_id.strip().upper(), day)
+        # the screening index's code path, as the server answers (reasons from the engine)
+        d = decision_dict(
+            check_decision(reg, subject_id, sector, day), subject_id.strip().upper(), day
+        )
         if as_json:
             _print_json(d)
             return
@@ -464,6 +467,9 @@ def calendar_show(as_json: JsonOpt = False) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="default from settings (127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="default from settings (8000)")] = None,
+    demo_keys: Annotated[
+        bool, typer.Option("--demo-keys", help="(re)issue and print demo relying-party keys")
+    ] = False,
 ) -> None:
     """Start the HTTP service (FastAPI + uvicorn)."""
     import uvicorn
@@ -475,6 +481,11 @@ def serve(
         if not reg.settings.operator_token:
             reg.settings.operator_token = secrets.token_urlsafe(24)
             out.print(f"operator token (this run only): [bold]{reg.settings.operator_token}[/]")
+        if demo_keys:
+            from socialcredit.services.screening_parties import ensure_demo_parties
+
+            for k in ensure_demo_parties(reg):
+                out.print(f"demo relying party {k.party}: API key [bold]{k.key}[/]")
         h = host or reg.settings.host
         p = port or reg.settings.port
         out.print(f"serving on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
@@ -484,7 +495,11 @@ def serve(
 # Commands of each capability live in their own module, which exposes
 # ``register(app: typer.Typer) -> None`` adding its commands or groups; this module stays the
 # only entry point. Modules may reuse the helpers above (_errors, _registry, _print_json, ...).
-COMMAND_MODULES: tuple[str, ...] = ("socialcredit.cli_dueprocess", "socialcredit.cli_scoring")
+COMMAND_MODULES: tuple[str, ...] = (
+    "socialcredit.cli_dueprocess",
+    "socialcredit.cli_scoring",
+    "socialcredit.cli_screening",
+)
 
 
 def _add_groups() -> None:
