@@ -216,7 +216,7 @@ class SqlIngest:
         for sql in rebuild:
             c.exec_driver_sql(sql)
         if first is not None:
-            self._add_subjects(first, stamp(created_at))
+            self._add_subjects(first, stamp(created_at), whole=bool(rebuild))
 
     def _append(self, cols: Any, names: Sequence[str], table: str, batch_id: int) -> None:
         n = len(cols)
@@ -226,40 +226,41 @@ class SqlIngest:
         else:
             _values_insert(self._c, table, names, _matrix(cols, names[:-1], batch_id, n))
 
-    def _add_subjects(self, first: int, created: str) -> None:
+    def _add_subjects(self, first: int, created: str, *, whole: bool) -> None:
         """Subjects of the records from id ``first`` on, then their legal representatives.
 
-        Each identifier is taken once, from its first record (lowest id), and inserted in
-        identifier order: sorted inserts keep the subjects B-tree writes local.
+        Rows go in identifier order, and for an identifier in several records the first
+        record (lowest id) gives the name: later rows are ignored as duplicates. ``whole``:
+        the batch's records are most of the table, so walking the subject index (already in
+        that order) beats sorting the batch's id range.
         """
         pg = is_pg(self._c)
-        born = _birth("sid")
+        born = _date(_birth("sid"), pg)
         columns = (
-            f"sid, kind, name, CASE WHEN kind = 'person' THEN {_date(born, pg)} END, "
+            f"sid, kind, name, CASE WHEN kind = 'person' THEN {born} END, "
             "CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END"
         )
         rep = "legal_representative_id"
+        source = "records" if pg or whole else "records NOT INDEXED"  # rowid range, then sort
         for sid, kind, name, only in (
             ("subject_id", "subject_kind", "subject_name", ""),
             (rep, "'person'", "coalesce(legal_representative_name, '')", f" AND {rep} IS NOT NULL"),
         ):
-            picked = f"{sid} AS sid, {kind} AS kind, {name} AS name"
+            picked = (
+                f"SELECT {'DISTINCT ON (' + sid + ') ' if pg else ''}{sid} AS sid, "
+                f"{kind} AS kind, {name} AS name FROM {source} "
+                f"WHERE id >= {'%(f)s' if pg else '?'}{only} ORDER BY {sid}, id"
+            )
             if pg:
-                firsts = (
-                    f"SELECT DISTINCT ON ({sid}) {picked} FROM records "
-                    f"WHERE id >= %(f)s{only} ORDER BY {sid}, id"
-                )
-                sql = (
+                self._c.exec_driver_sql(
                     f"INSERT INTO subjects ({SUBJECT_COLUMNS}) SELECT {columns}, "
-                    f"CAST(%(c)s AS TIMESTAMP) FROM ({firsts}) AS firsts ORDER BY sid "
-                    "ON CONFLICT (id) DO NOTHING"
+                    f"CAST(%(c)s AS TIMESTAMP) FROM ({picked}) AS picked "
+                    "ON CONFLICT (id) DO NOTHING",
+                    {"f": first, "c": created},
                 )
-                self._c.exec_driver_sql(sql, {"f": first, "c": created})
             else:
-                # SQLite: next to min(id), the bare columns come from the row holding the minimum.
-                firsts = f"SELECT {picked}, min(id) FROM records WHERE id >= ?{only} GROUP BY {sid}"
-                sql = (
+                self._c.exec_driver_sql(
                     f"INSERT OR IGNORE INTO subjects ({SUBJECT_COLUMNS}) SELECT {columns}, ? "
-                    f"FROM ({firsts}) AS firsts ORDER BY sid"
+                    f"FROM ({picked}) AS picked",
+                    (created, first),
                 )
-                self._c.exec_driver_sql(sql, (created, first))
