@@ -224,3 +224,75 @@ def test_residence_input_is_checked(reg: Registry) -> None:
         scoring.set_residence(reg, DONOR, "37108", D(2020, 1, 1))
     with pytest.raises(InvalidInput, match="only natural persons"):
         scoring.set_residence(reg, "91110000600037341L", "371082", D(2020, 1, 1))
+
+
+# --- the store path: bulk from the store equals the per-subject path, on random histories ---
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SCORED = [
+    ("RC-UTIL", "utility.late_fees"),
+    ("RC-UTIL", "utility.theft"),
+    ("RC-HEALTH", "civic.blood_donation"),
+    ("SPC-SD-LX", "court.defaulter.refuses"),
+    ("SPC-SD-LX", "finance.card_arrears"),
+    ("SPC-SD-LX", "credit.contract_default"),
+    ("CR", "rail.fare_evasion"),
+]
+PEOPLE = [DEBTOR, DONOR, NEWCOMER, MINOR, pid("371082", "19891231", "083")]
+day = st.integers(0, 900).map(lambda k: D(2024, 1, 1) + dt.timedelta(days=k))
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dt.date]:
+    listed_rows, events = [], []
+    for k in range(draw(st.integers(0, 12))):
+        auth, cat = draw(st.sampled_from(SCORED))
+        who = draw(st.sampled_from([p for p in PEOPLE if p != MINOR]))
+        decided = draw(day)
+        listed_rows.append(listed(auth, f"K{k}", cat, who, decided.isoformat()))
+        for kind in ("fulfilled", "withdrawn", "repaired"):
+            if draw(st.booleans()) and draw(st.booleans()):
+                later = decided + dt.timedelta(days=draw(st.integers(1, 400)))
+                reason = "listed_in_error" if kind == "withdrawn" else None
+                events.append(event(auth, f"K{k}", kind, later.isoformat(), reason))
+    return listed_rows, events, draw(day)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(histories())
+def test_bulk_from_the_store_equals_subject_scores(
+    tmp_path: Path, h: tuple[list[dict[str, Any]], list[dict[str, Any]], dt.date]
+) -> None:
+    import uuid
+
+    from socialcredit.services.ingest import ingest_bytes as ingest_raw
+
+    rows, events, on = h
+    reg = open_test_registry(tmp_path / f"{uuid.uuid4().hex}.db")
+    for s in PEOPLE:
+        scoring.set_residence(reg, s, "371082", D(2023, 6, 1))
+    for batch in (rows, sorted(events, key=lambda e: e["event_date"])):
+        if batch:
+            data = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in batch).encode()
+            rep = ingest_raw(
+                reg.uow(), data, "jsonl", source=uuid.uuid4().hex, pack=reg.pack,
+                today=D(2027, 12, 31),
+            )  # fmt: skip
+            assert not rep.rejected, rep.rejected
+    prog = scoring.document(reg).pack.programme_for("371082")
+    assert prog is not None
+    with reg.engine.connect() as conn:
+        bulk = scoring.region_scores(conn, prog, on)
+    assert bulk is not None
+    for i, s in enumerate(bulk.subject_ids):
+        mine = scoring.subject_scores(reg, s, on)
+        if not bulk.scores.eligible[i]:
+            assert mine == [], s
+            continue
+        (one,) = mine
+        got = (int(bulk.scores.score[i]), bulk.scores.grade_names[bulk.scores.grade[i]])
+        assert got == (one["score"], one["grade"]), (s, on)

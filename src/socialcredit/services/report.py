@@ -711,8 +711,9 @@ def scores(conn: Connection, p: Period, reg: Registry) -> tuple[Table, Table, di
     last = EPOCH + dt.timedelta(days=p.last)
     for prog in scoring.enabled(cfg):
         got = None
+        data = scoring.region_data(conn, prog, last)
         for day in scoring.month_ends(p.year, last):
-            got = scoring.region_scores(conn, prog, day)
+            got = data.scores(day)
             if got is None:
                 continue
             s = got.scores

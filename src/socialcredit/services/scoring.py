@@ -522,15 +522,58 @@ def _prefix(p: Programme) -> Any:
     return residences.c.region_code.like(p.region_prefix + "%")
 
 
-def region_scores(conn: Connection, programme: Programme, on: dt.date) -> RegionScores | None:
-    """Every resident of the programme's region scored on ``on``, in bulk, from the store.
+@dataclass
+class RegionData:
+    """A programme region's residents and their records, loaded once up to a last day, from
+    which the bulk scores of any day up to it are computed (events after a day are ignored
+    by :func:`score_bulk` itself; corrections are re-applied per day)."""
 
-    Record states are replayed to ``on`` set-wise: first fulfilment, first withdrawal or
-    repair, and the latest correction (which may change the category or decision date, as
-    :func:`~socialcredit.domain.records.replay` does).
-    """
-    if not programme.enabled:
-        return None
+    programme: Programme
+    subject_ids: list[str]
+    region_codes: list[str]
+    residents: Residents
+    subject: I64
+    category: list[str]
+    decision: list[dt.date]
+    listed: I64  # the original decision day (the listing) of each record
+    fulfilled: I64
+    ended: I64
+    corrections: dict[int, list[tuple[dt.date, Any]]]  # row -> [(date, payload)] in order
+
+    def scores(self, on: dt.date) -> RegionScores | None:
+        prog = self.programme
+        cats = sorted({c for rule in prog.rules for c in rule.categories})
+        cat_index = {c: i for i, c in enumerate(cats)}
+        category = list(self.category)
+        decision = list(self.decision)
+        keep = np.ones(len(category), dtype=bool)
+        for row, fixes in self.corrections.items():
+            known = [payload for day, payload in fixes if day <= on]
+            if known:
+                fixed = record_from_json(known[-1])
+                if fixed.subject_id != self.subject_ids[int(self.subject[row])]:
+                    keep[row] = False
+                category[row], decision[row] = fixed.category, fixed.decision_date
+        ci = np.array([cat_index.get(c, -1) for c in category], np.int64)
+        dec = np.array([_day(d) for d in decision], np.int64)
+        keep &= (ci >= 0) & (self.listed <= _day(on))
+        columns = RecordColumns(
+            self.subject[keep],
+            ci[keep].astype(np.int32),
+            dec[keep].astype(np.int32),
+            self.fulfilled[keep].astype(np.int32),
+            self.ended[keep].astype(np.int32),
+            tuple(cats),
+        )
+        got = score_bulk(prog, on, self.residents, columns)
+        return None if got is None else RegionScores(self.subject_ids, self.region_codes, got)
+
+
+I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+
+def region_data(conn: Connection, programme: Programme, last: dt.date) -> RegionData:
+    """Load a region's residents, their records and events up to ``last`` (see RegionData)."""
     res = conn.execute(
         select(residences).where(_prefix(programme)).order_by(residences.c.subject_id)
     ).all()
@@ -543,8 +586,10 @@ def region_scores(conn: Connection, programme: Programme, on: dt.date) -> Region
     recs = conn.execute(
         select(r.id, r.subject_id, r.category, r.decision_date)
         .select_from(joined)
-        .where(_prefix(programme), r.decision_date <= on)
+        .where(_prefix(programme), r.decision_date <= last)
+        .order_by(r.id)
     ).all()
+    row_of = {rec.id: k for k, rec in enumerate(recs)}
     evs = conn.execute(
         select(e.record_id, e.type, e.event_date, e.payload)
         .select_from(
@@ -552,50 +597,49 @@ def region_scores(conn: Connection, programme: Programme, on: dt.date) -> Region
                 residences, residences.c.subject_id == r.subject_id
             )
         )
-        .where(_prefix(programme), e.event_date <= on, e.type != EventType.LISTED.value)
+        .where(_prefix(programme), e.event_date <= last, e.type != EventType.LISTED.value)
         .order_by(e.event_date, e.id)
     ).all()
-    fulfilled: dict[int, dt.date] = {}
-    ended: dict[int, dt.date] = {}
-    corrected: dict[int, Any] = {}
+    n = len(recs)
+    fulfilled = np.full(n, NO_DAY, np.int64)
+    ended = np.full(n, NO_DAY, np.int64)
+    corrections: dict[int, list[tuple[dt.date, Any]]] = {}
     for ev in evs:
-        if ev.type == EventType.FULFILLED.value:
-            fulfilled.setdefault(ev.record_id, ev.event_date)
-        elif ev.type in (EventType.WITHDRAWN.value, EventType.REPAIRED.value):
-            prev = ended.get(ev.record_id)
-            ended[ev.record_id] = ev.event_date if prev is None else min(prev, ev.event_date)
-        elif ev.type == EventType.CORRECTED.value and ev.payload is not None:
-            corrected[ev.record_id] = ev.payload
-    cats = sorted({c for rule in programme.rules for c in rule.categories})
-    cat_index = {c: i for i, c in enumerate(cats)}
-    subj, cat, dec, ful, end = [], [], [], [], []
-    for rec in recs:
-        sid, category, decision = rec.subject_id, rec.category, rec.decision_date
-        if rec.id in corrected:
-            fixed = record_from_json(corrected[rec.id])
-            if fixed.subject_id != sid:
-                continue
-            category, decision = fixed.category, fixed.decision_date
-        ci = cat_index.get(category)
-        if ci is None or decision > on:
+        k = row_of.get(ev.record_id)
+        if k is None:
             continue
-        subj.append(index[sid])
-        cat.append(ci)
-        dec.append(_day(decision))
-        ful.append(_day(fulfilled.get(rec.id)))
-        end.append(_day(ended.get(rec.id)))
-    columns = RecordColumns(
-        np.array(subj, np.int64),
-        np.array(cat, np.int32),
-        np.array(dec, np.int64).astype(np.int32),
-        np.array(ful, np.int64).astype(np.int32),
-        np.array(end, np.int64).astype(np.int32),
-        tuple(cats),
+        day = _day(ev.event_date)
+        if ev.type == EventType.FULFILLED.value:
+            fulfilled[k] = min(fulfilled[k], day)
+        elif ev.type in (EventType.WITHDRAWN.value, EventType.REPAIRED.value):
+            ended[k] = min(ended[k], day)
+        elif ev.type == EventType.CORRECTED.value and ev.payload is not None:
+            corrections.setdefault(k, []).append((ev.event_date, ev.payload))
+    return RegionData(
+        programme,
+        ids,
+        [x.region_code for x in res],
+        residents,
+        np.array([index[x.subject_id] for x in recs], np.int64),
+        [x.category for x in recs],
+        [x.decision_date for x in recs],
+        np.array([_day(x.decision_date) for x in recs], np.int64),
+        fulfilled,
+        ended,
+        corrections,
     )
-    scores = score_bulk(programme, on, residents, columns)
-    if scores is None:
+
+
+def region_scores(conn: Connection, programme: Programme, on: dt.date) -> RegionScores | None:
+    """Every resident of the programme's region scored on ``on``, in bulk, from the store.
+
+    Record states are replayed to ``on`` set-wise: first fulfilment, first withdrawal or
+    repair, and the latest correction (which may change the category or decision date, as
+    :func:`~socialcredit.domain.records.replay` does).
+    """
+    if not programme.enabled:
         return None
-    return RegionScores(ids, [x.region_code for x in res], scores)
+    return region_data(conn, programme, on).scores(on)
 
 
 def _latest(conn: Connection, programme: str, before: dt.date) -> dict[str, tuple[int, str]]:
