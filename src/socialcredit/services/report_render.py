@@ -63,7 +63,7 @@ def bar_chart(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        'font-family="sans-serif" font-size="11">',
+        'font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="#fff"/>',
         f'<text x="{left}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
     ]
     for k in range(5):
@@ -117,7 +117,7 @@ def hbar_chart(title: str, items: Sequence[tuple[str, float]], width: int = 720)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        'font-family="sans-serif" font-size="11">',
+        'font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="#fff"/>',
         f'<text x="8" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
     ]
     for i, (label, v) in enumerate(items):
