@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/socialcredit mailcatcher --dir var/mail --port 1025 & MC=$$!; \
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit notices work & NW=$$!; \
 	trap 'kill $$MC $$NW 2>/dev/null' EXIT INT TERM; \
-	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve --demo-keys
 
 test: $(STAMP) services
 	$(BIN)/pytest -q
