@@ -110,6 +110,16 @@ def test_listings_and_events_share_one_sequence_across_batches(
         ("2024-03-02", "c", EventType.LISTED),
     ]
     assert len({e.seq for e in events}) == 4
+    with engine.connect() as conn:
+        log = conn.exec_driver_sql("SELECT seq, type FROM record_log ORDER BY seq").all()
+        after = conn.exec_driver_sql(
+            "SELECT count(*) FROM record_log WHERE seq > ?"
+            if engine.dialect.name == "sqlite"
+            else "SELECT count(*) FROM record_log WHERE seq > %s",
+            (log[1][0],),
+        ).scalar_one()
+    assert [t for _s, t in log] == ["listed", "listed", "fulfilled", "listed"]
+    assert after == 2  # the view follows the log by sequence number
 
 
 def test_a_failed_bulk_batch_leaves_indexes_and_data_as_they_were(

@@ -5,8 +5,11 @@ subject's file can always be replayed. A record row is also its own listing even
 the listing's sequence number, drawn from the same sequence as ``record_events.id``, and
 ``record_events`` holds only the later events (fulfilled, withdrawn, corrected, repaired).
 That keeps a listing to one row and three index entries, which is what ingestion speed
-depends on. Alembic migrations (``store/migrations``) create these
-tables; ``metadata`` is the single description both the migrations and the repositories use.
+depends on. The view ``record_log`` (migration 0001) is the whole log, listings included:
+``SELECT ... FROM record_log WHERE seq > :cursor ORDER BY seq`` follows it by sequence number.
+
+Alembic migrations (``store/migrations``) create these tables; ``metadata`` is the single
+description both the migrations and the repositories use.
 """
 
 from __future__ import annotations

@@ -109,6 +109,15 @@ def upgrade() -> None:
             "record_id", "fingerprint", name="uq_record_events_record_id_fingerprint"
         ),
     )
+    # Every event in acceptance order, listings included, for readers that follow the log by
+    # sequence number (WHERE seq > :cursor): a record row is its own listing.
+    op.execute(
+        "CREATE VIEW record_log AS "
+        "SELECT id AS seq, id AS record_id, 'listed' AS type, decision_date AS event_date, "
+        "NULL AS payload, NULL AS reason, batch_id FROM records "
+        "UNION ALL "
+        "SELECT id, record_id, type, event_date, payload, reason, batch_id FROM record_events"
+    )
     op.create_table(
         "calendar_years",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
@@ -133,6 +142,7 @@ def downgrade() -> None:
     op.drop_index("ix_calendar_days_year", table_name="calendar_days")
     op.drop_table("calendar_days")
     op.drop_table("calendar_years")
+    op.execute("DROP VIEW record_log")
     op.drop_table("record_events")
     op.drop_index("ix_records_legal_representative_id", table_name="records")
     op.drop_index("ix_records_subject_id", table_name="records")
