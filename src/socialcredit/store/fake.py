@@ -22,6 +22,7 @@ from socialcredit.store.ports import (
     RecordColumns,
     StoredRecord,
     Subject,
+    SubjectColumns,
 )
 
 
@@ -183,31 +184,24 @@ class _Ingest:
         chunks: Iterable[tuple[RecordColumns, EventColumns]],
         *,
         rows: int,
+        subjects: SubjectColumns,
     ) -> None:
-        db = self._db
-        new: list[Record] = []
-        kinds: list[str] = []
         for records, events in chunks:
-            self._records(records, new, kinds)
+            self._records(records)
             self._events(batch_id, events)
-        for rec, kind in zip(new, kinds, strict=True):
-            if rec.subject_id not in db.subjects:
-                sid = rec.subject_id
-                person = kind == "person"
-                db.subjects[sid] = Subject(
+        for i in range(len(subjects)):
+            sid = subjects.id[i]
+            if sid not in self._db.subjects:
+                born = subjects.birth_date[i]
+                self._db.subjects[sid] = Subject(
                     sid,
-                    kind,
-                    rec.subject_name,
-                    sid[0:6] if person else sid[2:8],
-                    _born(sid) if person else None,
+                    subjects.kind[i],
+                    subjects.name[i],
+                    subjects.region_code[i],
+                    None if born is None else dt.date.fromisoformat(born),
                 )
-        for rec in new:
-            rep = rec.legal_representative_id
-            if rep is not None and rep not in db.subjects:
-                name = rec.legal_representative_name or ""
-                db.subjects[rep] = Subject(rep, "person", name, rep[0:6], _born(rep))
 
-    def _records(self, records: RecordColumns, new: list[Record], kinds: list[str]) -> None:
+    def _records(self, records: RecordColumns) -> None:
         db = self._db
         for i in range(len(records)):
             row = {k: getattr(records, k)[i] for k in RecordColumns.COLUMNS}
@@ -216,8 +210,6 @@ class _Ingest:
                 raise Conflict(f"record {rec.ref} exists")
             db.records[records.id[i]] = rec
             db.record_ids[rec.ref] = records.id[i]
-            new.append(rec)
-            kinds.append(records.subject_kind[i])
 
     def _events(self, batch_id: int, events: EventColumns) -> None:
         db = self._db
@@ -239,10 +231,6 @@ class _Ingest:
                     batch_id,
                 )
             )
-
-
-def _born(person_id: str) -> dt.date:
-    return dt.date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
 
 
 class FakeUnitOfWork:

@@ -116,6 +116,23 @@ class EventColumns:
         return len(self.id)
 
 
+@dataclass
+class SubjectColumns:
+    """Subjects to insert if absent (an existing subject row is left as it is), one row per
+    identifier, in the order to insert them."""
+
+    id: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    name: list[str] = field(default_factory=list)
+    birth_date: list[str | None] = field(default_factory=list)
+    region_code: list[str] = field(default_factory=list)
+
+    COLUMNS = ("id", "kind", "name", "birth_date", "region_code")
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
 class AuthorityRepository(Protocol):
     def add(self, authority: Authority) -> None:
         """Register an authority (replaces nothing: a second add of the same code fails)."""
@@ -191,11 +208,10 @@ class IngestRepository(Protocol):
         chunks: Iterable[tuple[RecordColumns, EventColumns]],
         *,
         rows: int,
+        subjects: SubjectColumns,
     ) -> None:
         """Append a batch's new records and events, chunk by chunk (``rows``: how many records
-        in all, a hint for bulk loading), then add the subjects they name that are not stored
-        yet: record subjects first, then legal representatives, the first occurrence in id
-        order giving the name."""
+        in all, a hint for bulk loading), and the ``subjects`` not stored yet."""
 
 
 class UnitOfWork(Protocol):

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from socialcredit.services.ingest.fields import IntArray, Progress, as_np
 from socialcredit.services.ingest.plan import Plan
 from socialcredit.services.ingest.validate import Validated
-from socialcredit.store.ports import EventColumns, RecordColumns
+from socialcredit.store.ports import EventColumns, RecordColumns, SubjectColumns
 
 # Fields whose values repeat a lot in real files; the rest are mostly distinct per row.
 REPEATING = frozenset(
@@ -79,6 +79,47 @@ def events(v: Validated, p: Plan, lo: int, hi: int) -> EventColumns:
         payload=[p.payload.get(i) for i in rl],
         reason=_take(v, "reason", rows),
         fingerprint=[p.fingerprint[i] for i in rl],
+    )
+
+
+def subjects(v: Validated, p: Plan) -> SubjectColumns:
+    """The subjects the new records name, each once, in identifier order.
+
+    An identifier's first occurrence gives its row: record subjects (in line order) come
+    before legal representatives, so a person's own record names them when it can. Sorted,
+    the inserts into the subjects B-tree stay local.
+    """
+    rows = p.new_rows
+    reps = rows[v.rep.person[rows]]
+    sel, rsel = pa.array(rows), pa.array(reps)
+    t = v.table
+    ids = pa.concat_arrays([v.ids.value.take(sel), v.rep.value.take(rsel)])
+    names = pa.concat_arrays(
+        [
+            t.column("subject_name").combine_chunks().take(sel),
+            pc.fill_null(t.column("legal_representative_name").combine_chunks().take(rsel), ""),
+        ]
+    )
+    person = np.concatenate([v.ids.person[rows], np.ones(len(reps), dtype=np.bool_)])
+    _u, first = np.unique(as_np(pc.dictionary_encode(ids).indices), return_index=True)
+    kept = ids.take(pa.array(first))
+    order = as_np(pc.sort_indices(kept)).astype(np.int64)
+    first = first[order]
+    kept = kept.take(pa.array(order))
+    pers = pa.array(person[first])
+
+    def part(lo: int, hi: int) -> pa.Array:
+        return pc.utf8_slice_codeunits(kept, lo, hi)
+
+    born = pc.binary_join_element_wise(part(6, 10), part(10, 12), part(12, 14), "-")
+    region = pc.if_else(pers, part(0, 6), part(2, 8))
+    kinds = np.where(person[first], "person", "enterprise").astype(object)
+    return SubjectColumns(
+        id=_values(kept, False),
+        kind=kinds.tolist(),
+        name=_values(names.take(pa.array(first)), True),
+        birth_date=_values(pc.if_else(pers, born, pa.scalar(None, pa.string())), True),
+        region_code=_values(region, True),
     )
 
 

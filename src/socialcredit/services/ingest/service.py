@@ -104,7 +104,11 @@ def _ingest(
             rejected=bad_lines,
         )
         uow.ingest.write(
-            batch_id, now, columns.chunks(v, p, WRITE_CHUNK, progress), rows=len(p.new_rows)
+            batch_id,
+            now,
+            columns.chunks(v, p, WRITE_CHUNK, progress),
+            rows=len(p.new_rows),
+            subjects=columns.subjects(v, p),
         )
         uow.commit()
     return IngestReport(
