@@ -296,3 +296,22 @@ def test_bulk_from_the_store_equals_subject_scores(
         (one,) = mine
         got = (int(bulk.scores.score[i]), bulk.scores.grade_names[bulk.scores.grade[i]])
         assert got == (one["score"], one["grade"]), (s, on)
+
+
+def test_follow_changes_rescores_the_subjects_the_feed_names(reg: Registry, ingest: Ingest) -> None:
+    from sqlalchemy import insert
+
+    from socialcredit.store.tables_screening import subject_changes
+
+    ingest([listed("RC-UTIL", "U1", "utility.late_fees", DEBTOR, "2026-01-05")])
+    with reg.engine.begin() as c:
+        for s in (DEBTOR, DEBTOR, pid("110105", "19800101", "095")):
+            c.execute(
+                insert(subject_changes).values(
+                    subject_id=s, at=dt.datetime(2026, 1, 5), cause="ingest"
+                )
+            )
+    first = scoring.follow_changes(reg, ON)
+    assert first == {"changes": 3, "rescored": 1, "changed": 1}
+    assert scoring.subject_scores(reg, DEBTOR, ON)[0]["history"][-1]["score"] == 980
+    assert scoring.follow_changes(reg, ON)["changes"] == 0  # the cursor moved on
