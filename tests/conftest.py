@@ -26,6 +26,7 @@ import pwd
 import shutil
 import stat
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,9 +112,18 @@ def pg_server() -> Iterator[tuple[str, int]]:
 
 def _new_pg_database(host: str, port: int) -> str:
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(host=host, port=port, user="postgres", dbname="postgres") as conn:
-        conn.autocommit = True
-        conn.execute(f'CREATE DATABASE "{name}"')
+    # pg_ctl -w can return while the server still answers "the database system is starting
+    # up" on a loaded machine: retry for a few seconds before failing the test.
+    for attempt in range(50):
+        try:
+            with psycopg.connect(host=host, port=port, user="postgres", dbname="postgres") as c:
+                c.autocommit = True
+                c.execute(f'CREATE DATABASE "{name}"')
+            break
+        except psycopg.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.2)
     return f"postgresql+psycopg://postgres@{host}:{port}/{name}"
 
 

@@ -1,6 +1,6 @@
 """Ingest record files from authorities (``docs/ingest-format.md``).
 
-Built for speed (>= 100,000 records/s into SQLite):
+Built for throughput (DESIGN.md's target: 100,000 records/s into SQLite; ``bench/ingest.py``):
 
 - :mod:`.read` reads JSONL, CSV or Parquet with pyarrow into string columns;
 - :mod:`.validate` (with :mod:`.identifiers`) checks every rule over whole columns with
