@@ -33,6 +33,7 @@ from socialcredit.services.ingest import ingest_file
 from socialcredit.services.registry import Registry, open_registry
 from socialcredit.services.screening import Screener, check_decision
 from socialcredit.services.screening_api import Request, ScreeningRuntime
+from socialcredit.services.screening_feed import events_by_subject
 from socialcredit.services.screening_parties import KeyInfo, RelyingParty
 from socialcredit.settings import Settings
 from socialcredit.store.seed import reference_authorities, seed_reference_authorities
@@ -156,6 +157,10 @@ def test_every_path_agrees_with_the_engine(
         ingest(reg, lines, tmp)
         kept_fresh.refresh(reg, force_keys=True)
         built = Screener.build(reg)
+        with reg.engine.connect() as conn:  # the set-wise reader equals the store's
+            bulk = events_by_subject(conn)
+            for s in subjects:
+                assert bulk.get(s, []) == SqlRecords(conn).events_for_subject(s)
         names = {s: f"名{i}" for i, s in enumerate(subjects)}
         stored = {s for s in subjects if built.names.hash_of(parse_subject_id(s).key)}
         for screener in (built, kept_fresh):

@@ -16,15 +16,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, String, func, literal, null, select, text
 
-from socialcredit.domain.records import RecordEvent
+from socialcredit.domain.records import EventType, Record, RecordEvent, RecordRef
 from socialcredit.store import tables as t
-from socialcredit.store.sql import SqlRecords
+from socialcredit.store.codec import record_from_json, record_from_mapping
 from socialcredit.store.tables_screening import subject_changes
 
 HOLE_TTL_S = 30.0  # a hole older than this was a rolled-back transaction
-SUBJECTS_OVERLAP = dt.timedelta(seconds=2)  # writers stamp created_at before they commit
+SUBJECTS_OVERLAP = dt.timedelta(seconds=10)  # writers stamp created_at before they commit
 CHUNK = 500
 
 _FEEDS = {
@@ -71,7 +71,9 @@ class Feed:
             feed.marks[table] = int(
                 conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
             )
-        feed.subjects_at = conn.execute(select(func.max(t.subjects.c.created_at))).scalar()
+        latest = conn.execute(select(func.max(t.subjects.c.created_at))).scalar()
+        horizon = dt.datetime.now(dt.UTC).replace(tzinfo=None) - SUBJECTS_OVERLAP
+        feed.subjects_at = None if latest is None else min(latest, horizon)
         return feed
 
     def changed_subjects(self, conn: Connection) -> set[str]:
@@ -103,45 +105,102 @@ class Feed:
         return out
 
     def new_subjects(self, conn: Connection) -> list[tuple[str, str, str]]:
-        """(id, kind, name) of subjects created since the last call (with some overlap)."""
+        """(id, kind, name) of subjects created since the last call.
+
+        Writers stamp ``created_at`` before they commit, so rows stamped in the last
+        ``SUBJECTS_OVERLAP`` of wall-clock time are asked for again until they are older than
+        that; older rows are never re-read. (Subjects that arrive with records also come by
+        the record feeds, whatever their stamp.)
+        """
         s = t.subjects.c
-        q = select(s.id, s.kind, s.name, s.created_at)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        q = select(s.id, s.kind, s.name)
         if self.subjects_at is not None:
-            q = q.where(s.created_at >= self.subjects_at - SUBJECTS_OVERLAP)
+            q = q.where(s.created_at > self.subjects_at)
         rows = conn.execute(q).all()
-        if rows:
-            latest = max(r.created_at for r in rows)
-            if self.subjects_at is None or latest > self.subjects_at:
-                self.subjects_at = latest
+        horizon = now - SUBJECTS_OVERLAP
+        if self.subjects_at is None or horizon > self.subjects_at:
+            self.subjects_at = horizon
         return [(r.id, r.kind, r.name) for r in rows]
+
+
+def _queries(where: Any = None) -> tuple[Any, Any]:
+    """The store's definition of a subject's events, set-wise: a record row is its own
+    listing (seq = its id), later events join to it (seq = the event id)."""
+    r, e = t.records.c, t.record_events.c
+    listings = select(
+        t.records,
+        r.id.label("seq"),
+        literal(EventType.LISTED.value, String()).label("type"),
+        r.decision_date.label("event_date"),
+        null().label("payload"),
+        null().label("reason"),
+    )
+    later = select(
+        t.records,
+        e.id.label("seq"),
+        e.type.label("type"),
+        e.event_date.label("event_date"),
+        e.payload.label("payload"),
+        e.reason.label("reason"),
+    ).join(t.record_events, e.record_id == r.id)
+    if where is not None:
+        listings, later = listings.where(where), later.where(where)
+    return listings, later
+
+
+def _event(m: Any) -> RecordEvent:
+    kind = EventType(m["type"])
+    record: Record | None = None
+    if kind is EventType.LISTED:
+        record = record_from_mapping(m)
+    elif kind is EventType.CORRECTED and m["payload"] is not None:
+        record = record_from_json(m["payload"])
+    return RecordEvent(
+        ref=RecordRef(m["authority"], m["case_number"]),
+        type=kind,
+        event_date=m["event_date"],
+        record=record,
+        reason=m["reason"],
+        seq=int(m["seq"]),
+    )
 
 
 def events_by_subject(
     conn: Connection, subject_ids: Iterable[str] | None = None
 ) -> dict[str, list[RecordEvent]]:
-    """Each subject's events exactly as the store's ``events_for_subject`` returns them (its
-    own records' and those of enterprise records naming it legal representative). With
-    ``subject_ids`` None: every subject that has any, legal representatives included.
-
-    One query per subject: the store's reader is the one definition of a subject's events,
-    and the store changes under us (listings became record rows); a set-wise reader belongs
-    in the store, for national-scale cold builds (snapshots make those rare).
-    """
+    """Each subject's events as the store's ``events_for_subject`` gives them (their own
+    records' and those of enterprise records naming them legal representative), read
+    set-wise: one pass over everything, or chunks of ``subject_ids``. The integration tests
+    hold the two readers equal."""
+    rows: dict[tuple[str, int], Any] = {}  # by (type class, seq): a row may match twice
+    r = t.records.c
     if subject_ids is None:
-        r = t.records.c
-        own = set(conn.execute(select(r.subject_id).distinct()).scalars())
-        reps = conn.execute(
-            select(r.legal_representative_id)
-            .where(r.legal_representative_id.is_not(None))
-            .distinct()
-        )
-        subject_ids = own | set(reps.scalars())
-    records = SqlRecords(conn)
-    out = {}
-    for sid in sorted(set(subject_ids)):
-        events = records.events_for_subject(sid)
-        if events:
-            out[sid] = events
+        wanted = None
+        chunks: list[Any] = [None]
+    else:
+        wanted = set(subject_ids)
+        ordered = sorted(wanted)
+        chunks = [
+            r.subject_id.in_(ordered[i : i + CHUNK])
+            | r.legal_representative_id.in_(ordered[i : i + CHUNK])
+            for i in range(0, len(ordered), CHUNK)
+        ]
+    for where in chunks:
+        for q in _queries(where):
+            for row in conn.execute(q):
+                m = row._mapping
+                rows[(m["type"] == EventType.LISTED.value and "l" or "e", int(m["seq"]))] = m
+    out: dict[str, list[RecordEvent]] = {}
+    for m in rows.values():
+        ev = _event(m)
+        for who in (m["subject_id"], m["legal_representative_id"]):
+            if who and (wanted is None or who in wanted):
+                lst = out.setdefault(who, [])
+                if not lst or lst[-1] is not ev:
+                    lst.append(ev)
+    for lst in out.values():
+        lst.sort(key=lambda e: (e.event_date, e.seq))
     return out
 
 
