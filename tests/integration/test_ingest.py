@@ -295,3 +295,19 @@ def test_events_earlier_in_the_file_and_corrections(
     assert [e.type for e in events] == [EventType.LISTED, EventType.CORRECTED, EventType.FULFILLED]
     corrected = events[1].record
     assert corrected is not None and corrected.amount_owed == Decimal("10")
+
+
+def test_authorities_cannot_send_registry_only_events(
+    engine: Engine, pack: RulePack, today: dt.date, tmp_path: Path
+) -> None:
+    from socialcredit.services.ingest import ingest_file
+
+    path = tmp_path / "hold.jsonl"
+    path.write_text(
+        '{"event": "suspended", "authority": "CAAC", "case_number": "X-1", '
+        '"event_date": "2026-01-05"}\n'
+    )
+    report = ingest_file(SqlUnitOfWork(engine), path, pack=pack, today=today)
+    assert report.accepted == 0
+    (p,) = [p for p in report.rejected if p.field == "event"]
+    assert p.line == 1 and "must be one of" in p.reason and "suspended" not in p.reason

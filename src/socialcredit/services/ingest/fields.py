@@ -31,7 +31,10 @@ FIELDS = (
     "reason",
 )
 RECORD_FIELDS = ("category", "subject_id", "subject_name", "decision_date", "legal_basis")
-EVENTS = tuple(e.value for e in EventType)
+# What an authority may send. Suspension and resumption are the registry's own due-process
+# events (an objection holding a start); an authority cannot hold or resume its own listing.
+REGISTRY_ONLY_EVENTS = frozenset({EventType.SUSPENDED, EventType.RESUMED})
+EVENTS = tuple(e.value for e in EventType if e not in REGISTRY_ONLY_EVENTS)
 AMOUNT_RE = r"^[0-9]{1,18}(\.[0-9]{1,2})?$"
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
