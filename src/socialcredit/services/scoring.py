@@ -518,8 +518,13 @@ def birth_days(ids: Sequence[str]) -> np.ndarray[Any, np.dtype[np.int32]]:
     return out
 
 
+BATCH = 900  # bound parameters per IN (...) query, under SQLite's limit
+
+
 def _prefix(p: Programme) -> Any:
-    return residences.c.region_code.like(p.region_prefix + "%")
+    # A range, not LIKE, so the region index is used on every backend.
+    hi = p.region_prefix[:-1] + chr(ord(p.region_prefix[-1]) + 1)
+    return (residences.c.region_code >= p.region_prefix) & (residences.c.region_code < hi)
 
 
 @dataclass
@@ -581,25 +586,29 @@ def region_data(conn: Connection, programme: Programme, last: dt.date) -> Region
     index = {s: i for i, s in enumerate(ids)}
     since = np.array([_day(r.resident_since) for r in res], np.int64).astype(np.int32)
     residents = Residents(birth_days(ids), since)
+    # By index, in batches: the residents (a region-code range), then their records (by
+    # subject), then those records' events (by record) - never a join over whole tables.
     r, e = t.records.c, t.record_events.c
-    joined = t.records.join(residences, residences.c.subject_id == r.subject_id)
-    recs = conn.execute(
-        select(r.id, r.subject_id, r.category, r.decision_date)
-        .select_from(joined)
-        .where(_prefix(programme), r.decision_date <= last)
-        .order_by(r.id)
-    ).all()
-    row_of = {rec.id: k for k, rec in enumerate(recs)}
-    evs = conn.execute(
-        select(e.record_id, e.type, e.event_date, e.payload)
-        .select_from(
-            t.record_events.join(t.records, r.id == e.record_id).join(
-                residences, residences.c.subject_id == r.subject_id
+    recs: list[Any] = []
+    for i in range(0, len(ids), BATCH):
+        recs += conn.execute(
+            select(r.id, r.subject_id, r.category, r.decision_date).where(
+                r.subject_id.in_(ids[i : i + BATCH]), r.decision_date <= last
             )
-        )
-        .where(_prefix(programme), e.event_date <= last, e.type != EventType.LISTED.value)
-        .order_by(e.event_date, e.id)
-    ).all()
+        ).all()
+    recs.sort(key=lambda x: x.id)
+    row_of = {rec.id: k for k, rec in enumerate(recs)}
+    rids = list(row_of)
+    evs: list[Any] = []
+    for i in range(0, len(rids), BATCH):
+        evs += conn.execute(
+            select(e.id, e.record_id, e.type, e.event_date, e.payload).where(
+                e.record_id.in_(rids[i : i + BATCH]),
+                e.event_date <= last,
+                e.type != EventType.LISTED.value,
+            )
+        ).all()
+    evs.sort(key=lambda x: (x.event_date, x.id))
     n = len(recs)
     fulfilled = np.full(n, NO_DAY, np.int64)
     ended = np.full(n, NO_DAY, np.int64)
