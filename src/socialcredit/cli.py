@@ -485,7 +485,7 @@ def serve(
             from socialcredit.services.screening_parties import ensure_demo_parties
 
             for k in ensure_demo_parties(reg):
-                out.print(f"demo relying party {k.party}: API key [bold]{k.key}[/]")
+                typer.echo(f"demo relying party {k.party}: API key {k.key}")  # no wrapping
         h = host or reg.settings.host
         p = port or reg.settings.port
         out.print(f"serving on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
