@@ -315,3 +315,22 @@ def test_follow_changes_rescores_the_subjects_the_feed_names(reg: Registry, inge
     assert first == {"changes": 3, "rescored": 1, "changed": 1}
     assert scoring.subject_scores(reg, DEBTOR, ON)[0]["history"][-1]["score"] == 980
     assert scoring.follow_changes(reg, ON)["changes"] == 0  # the cursor moved on
+
+
+def test_screening_api_shows_a_grade_incentive_as_an_allow_with_a_benefit(
+    reg: Registry, ingest: Ingest
+) -> None:
+    from socialcredit.services.screening import Screener
+    from socialcredit.services.screening_api import Request, ScreeningRuntime
+    from socialcredit.services.screening_parties import KeyInfo, RelyingParty
+
+    ingest([listed("RC-HEALTH", f"H{m}", "civic.blood_donation", DONOR, f"2026-0{m}-01")
+            for m in (1, 2, 3)])  # fmt: skip
+    reg.clock = lambda: dt.datetime(2026, 6, 30, 4, 0, tzinfo=dt.UTC)
+    bank = KeyInfo("t", RelyingParty("BANK", "bank", frozenset({"deposit.waiver", "flight"}), True))
+    rt = ScreeningRuntime(reg, Screener.build(reg))
+    got = rt.screen(bank, Request(DONOR, "某人", "deposit.waiver", "deposit"))
+    assert got["decision"] == "allow" and got["benefit"] == "rongcheng.deposit_waiver"
+    assert "rongcheng.deposit_waiver" in got["explanation"]
+    flight = rt.screen(bank, Request(DONOR, "某人", "flight", "ticket sale"))
+    assert flight["decision"] == "allow" and flight["benefit"] is None

@@ -146,6 +146,8 @@ class ScreeningRuntime:
             raise
         day = self.reg.today()
         v, benefit = self.screener.verdict(fid, bit, day)
+        if not v.deny and benefit is None:
+            benefit = self._grade_benefit(fid.value, req.sector, day)
         a = self.screener.answer(req.sector, v, benefit, day)
         sid = str(uuid.uuid4())
         self.writer.screening(self._row(sid, who, fid.value, req, a.decision, a.reason_code))
@@ -160,6 +162,17 @@ class ScreeningRuntime:
             "explanation": a.explanation,
             "rulepack_version": self.screener.pack.version,
         }
+
+    def _grade_benefit(self, subject_id: str, sector: str, day: dt.date) -> str | None:
+        """An incentive a scoring programme's grade earns in this sector, if any.
+
+        Only incentive sectors (deposit waivers, fast-track approvals) reach the store here;
+        ticket-sale sectors return at once, so the hot path stays free of SQL.
+        """
+        from socialcredit.services.scoring import benefits_for
+
+        got = benefits_for(self.reg, subject_id, sector, day)
+        return got[0]["measure"] if got else None
 
     def _row(
         self, sid: str, who: KeyInfo, subject: str, req: Request, decision: str, reason: str | None
