@@ -11,6 +11,7 @@ from socialcredit.domain.records import RecordEvent, RecordState, replay
 from socialcredit.domain.restrictions import Assessment, Decision, Restriction, assess
 from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.services.registry import Registry
+from socialcredit.store.codec import record_to_dict
 from socialcredit.store.ports import Subject
 
 
@@ -69,20 +70,8 @@ def _d(day: dt.date | None) -> str | None:
 
 
 def _state(st: RecordState) -> dict[str, Any]:
-    r = st.record
     return {
-        "authority": r.authority,
-        "case_number": r.case_number,
-        "category": r.category,
-        "subject_id": r.subject_id,
-        "subject_name": r.subject_name,
-        "decision_date": r.decision_date.isoformat(),
-        "legal_basis": r.legal_basis,
-        "amount_owed": None if r.amount_owed is None else str(r.amount_owed),
-        "extension_years": r.extension_years,
-        "evidence_ref": r.evidence_ref,
-        "legal_representative_id": r.legal_representative_id,
-        "legal_representative_name": r.legal_representative_name,
+        **record_to_dict(st.record),
         "fulfilled_on": _d(st.fulfilled_on),
         "withdrawn_on": _d(st.withdrawn_on),
         "withdrawal_reason": st.withdrawal_reason,
