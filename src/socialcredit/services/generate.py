@@ -19,7 +19,8 @@ Vectorised end to end (NumPy and Arrow, no per-row Python) and deterministic for
   air category A, 0.35M rail, 0.21M category B, 10.886M tiered administrative penalties, plus
   0.26M A-grade-taxpayer redlist records for enterprises. About 60% of court listings are
   removed within the year (``fulfilled`` or ``withdrawn``), rail fares are paid after days, and
-  0.5% of records are ``corrected``.
+  0.5% of records are ``corrected``. :func:`generate_record_batches` yields the same lines
+  a calendar month at a time, for volumes that should not sit in memory at once.
 - :data:`REFERENCE_AUTHORITIES`: the authorities the records come from (one court per province
   plus the national agencies), each allowed the pack categories whose ``authority_kinds``
   include its kind, for seeding a registry.
@@ -45,6 +46,7 @@ from socialcredit.services.generate_records import (
     PROFILES,
     REFERENCE_AUTHORITIES,
     SCHEMA,
+    generate_record_batches,
     generate_records,
     reference_authorities,
 )
@@ -62,6 +64,7 @@ __all__ = [
     "Population",
     "Progress",
     "generate_population",
+    "generate_record_batches",
     "generate_records",
     "reference_authorities",
     "write_records",

@@ -48,8 +48,9 @@ come after the decision; case numbers are unique per authority and increase with
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -521,14 +522,39 @@ def _event_table(listed: pa.Table, rows: I64, event: str, days: I64, reason: pa.
     return pa.table(cols, schema=SCHEMA)
 
 
-def _events(
+@dataclass
+class _Event:
+    """Later events of one type as arrays: the records' rows, the event dates and, for
+    corrections, the corrected amounts, for withdrawals, the reasons."""
+
+    event: str
+    rows: I64
+    days: I64
+    cents: I64 | None = None
+    has_amount: B | None = None
+    reasons: npt.NDArray[np.object_] | None = None
+
+    def subset(self, sel: B) -> _Event:
+        def pick(a: Any) -> Any:
+            return None if a is None else a[sel]
+
+        return _Event(
+            self.event,
+            self.rows[sel],
+            self.days[sel],
+            pick(self.cents),
+            pick(self.has_amount),
+            pick(self.reasons),
+        )
+
+
+def _event_plan(
     rng: np.random.Generator,
     pack: RulePack,
     cat_ids: Sequence[str],
     r: _Listed,
     end_day: int,
-    listed: pa.Table,
-) -> list[tuple[pa.Table, I64]]:
+) -> list[_Event]:
     n = len(r.cat)
     profs = [PROFILES[c] for c in cat_ids]
     pf = np.array([p.fulfil for p in profs])[r.cat]
@@ -555,26 +581,16 @@ def _events(
     corrected = rng.random(n) < pcorr
     corr_day = r.day + rng.integers(1, 21, n)
     removal = np.where(corrected, np.maximum(removal, corr_day + 1), removal)
-    out: list[tuple[pa.Table, I64]] = []
+    out: list[_Event] = []
 
     rows = np.flatnonzero(corrected & (corr_day <= end_day))
     if len(rows):
         cents = np.round(r.cents[rows] * rng.uniform(0.8, 1.0, len(rows))).astype(np.int64)
-        idx = pa.array(rows)
-        t = listed.take(idx)
-        t = t.set_column(0, "event", pa.nulls(len(rows), pa.string()).fill_null("corrected"))
-        t = t.set_column(3, "event_date", _dates(corr_day[rows]))
-        t = t.set_column(9, "amount_owed", _decimal_cents(cents, r.has_amount[rows]))
-        ref = pc.binary_join_element_wise(t.column("evidence_ref"), "更正", "-")
-        t = t.set_column(11, "evidence_ref", ref)
-        out.append((t, rows))
+        out.append(_Event("corrected", rows, corr_day[rows], cents, r.has_amount[rows]))
     for event, mask in (("fulfilled", fulfil), ("repaired", repair)):
         rows = np.flatnonzero(mask & (removal <= end_day))
         if len(rows):
-            table = _event_table(
-                listed, rows, event, removal[rows], pa.nulls(len(rows), pa.string())
-            )
-            out.append((table, rows))
+            out.append(_Event(event, rows, removal[rows]))
     rows = np.flatnonzero(withdraw & (removal <= end_day))
     if len(rows):
         reasons = np.empty(len(rows), dtype=object)
@@ -585,11 +601,35 @@ def _events(
             w = np.array([x for _, x in options])
             pick = rng.choice(len(options), size=len(sub), p=w / w.sum())
             reasons[sub] = np.array([name for name, _ in options], dtype=object)[pick]
-        table = _event_table(
-            listed, rows, "withdrawn", removal[rows], pa.array(reasons, pa.string())
-        )
-        out.append((table, rows))
+        out.append(_Event("withdrawn", rows, removal[rows], reasons=reasons))
     return out
+
+
+def _event_lines(listed: pa.Table, at: I64, ev: _Event) -> pa.Table:
+    """The lines of ``ev``; ``at`` is the row in ``listed`` of each of its records."""
+    k = len(at)
+    if ev.event == "corrected":
+        assert ev.cents is not None and ev.has_amount is not None
+        t = listed.take(pa.array(at))
+        t = t.set_column(0, "event", pa.nulls(k, pa.string()).fill_null("corrected"))
+        t = t.set_column(3, "event_date", _dates(ev.days))
+        t = t.set_column(9, "amount_owed", _decimal_cents(ev.cents, ev.has_amount))
+        ref = pc.binary_join_element_wise(t.column("evidence_ref"), "更正", "-")
+        return t.set_column(11, "evidence_ref", ref)
+    reason = pa.nulls(k, pa.string()) if ev.reasons is None else pa.array(ev.reasons, pa.string())
+    return _event_table(listed, at, ev.event, ev.days, reason)
+
+
+def _sorted_lines(tables: list[pa.Table], rec: I64) -> pa.Table:
+    """Lines by event date, then listed before corrected before removals, then record."""
+    out = pa.concat_tables(tables).combine_chunks()
+    ev_day = out.column("event_date").cast(pa.int32()).to_numpy().astype(np.int64)
+    ranks = np.array(list(EVENT_RANK.values()), dtype=np.int64)
+    rank = ranks[pc.index_in(out.column("event"), pa.array(list(EVENT_RANK))).to_numpy()]
+    # One int64 sort key: event date, then listed before corrected before removals, then
+    # the record (days < 2**23, records < 2**36).
+    key = ((ev_day - ev_day.min()) << 40) | (rank << 36) | rec
+    return out.take(pa.array(np.argsort(key)))
 
 
 @dataclass
@@ -607,21 +647,27 @@ class _Listed:
     ext: I64
 
 
-def generate_records(
+@dataclass
+class _Year:
+    """A year's records as arrays, before any Arrow line is built."""
+
+    listed: _Listed
+    province: I64
+    events: list[_Event]
+    auths: list[Authority]
+    cat_ids: list[str]
+
+
+def _plan(
     population: Population,
     year: int,
     scale: float | None,
     seed: int,
     pack: RulePack,
-    authorities: Mapping[str, Authority] | None = None,
-    progress: Progress | None = None,
-) -> pa.Table:
-    """A year of records about ``population`` in the ingest format, sorted by event date
-    (a record's ``listed`` line always precedes its later events).
-
-    Deterministic for (population, year, scale, seed, pack, authorities). Categories of the
-    pack that no authority may submit, or whose subject kind the population lacks, are skipped.
-    """
+    authorities: Mapping[str, Authority] | None,
+    tick: Callable[[int], None],
+) -> _Year | None:
+    """Every random draw of :func:`generate_records`, in its order; None without records."""
     on = population.on
     start = dt.date(year, 1, 1)
     end = min(dt.date(year, 12, 31), on)
@@ -633,7 +679,6 @@ def generate_records(
         else list(REFERENCE_AUTHORITIES)
     )
     rng = np.random.default_rng([seed, year])
-    tick = _steps(progress, "records", 6, 6)
     n_ind, n_ent = population.individuals, population.enterprises
     total = max(n_ind + n_ent, 1)
     national = NATIONAL_INDIVIDUALS + NATIONAL_ENTERPRISES
@@ -680,8 +725,7 @@ def generate_records(
             subj_l.append(rows.astype(np.int64))
             ent_l.append(np.full(k, is_ent))
     if not cat_l:
-        tick(6)
-        return SCHEMA.empty_table()
+        return None
     cat = np.concatenate(cat_l)
     subj = np.concatenate(subj_l)
     ent = np.concatenate(ent_l)
@@ -707,18 +751,77 @@ def generate_records(
     ext = _extensions(rng, pack, cat_ids, cat)
     listed = _Listed(cat, subj, ent, day, auth, seq, cents, has_amount, ext)
     tick(3)
-    table = _listed_table(population, pack, auths, cat_ids, listed, province, year)
+    events = _event_plan(rng, pack, cat_ids, listed, (end - EPOCH).days)
+    return _Year(listed, province, events, auths, cat_ids)
+
+
+def generate_records(
+    population: Population,
+    year: int,
+    scale: float | None,
+    seed: int,
+    pack: RulePack,
+    authorities: Mapping[str, Authority] | None = None,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """A year of records about ``population`` in the ingest format, sorted by event date
+    (a record's ``listed`` line always precedes its later events).
+
+    Deterministic for (population, year, scale, seed, pack, authorities). Categories of the
+    pack that no authority may submit, or whose subject kind the population lacks, are skipped.
+    """
+    tick = _steps(progress, "records", 6, 6)
+    y = _plan(population, year, scale, seed, pack, authorities, tick)
+    if y is None:
+        tick(6)
+        return SCHEMA.empty_table()
+    table = _listed_table(population, pack, y.auths, y.cat_ids, y.listed, y.province, year)
     tick(4)
-    events = _events(rng, pack, cat_ids, listed, (end - EPOCH).days, table)
+    lines = [_event_lines(table, e.rows, e) for e in y.events]
     tick(5)
-    out = pa.concat_tables([table, *(t for t, _ in events)]).combine_chunks()
-    rec = np.concatenate([np.arange(n), *(rows for _, rows in events)])
-    ev_day = out.column("event_date").cast(pa.int32()).to_numpy().astype(np.int64)
-    ranks = np.array(list(EVENT_RANK.values()), dtype=np.int64)
-    rank = ranks[pc.index_in(out.column("event"), pa.array(list(EVENT_RANK))).to_numpy()]
-    # One int64 sort key: event date, then listed before corrected before removals, then
-    # the record (days < 2**23, records < 2**36).
-    key = ((ev_day - ev_day.min()) << 40) | (rank << 36) | rec
-    final = out.take(pa.array(np.argsort(key)))
+    n = len(y.listed.cat)
+    rec = np.concatenate([np.arange(n), *(e.rows for e in y.events)])
+    final = _sorted_lines([table, *lines], rec)
     tick(6)
     return final
+
+
+def generate_record_batches(
+    population: Population,
+    year: int,
+    scale: float | None,
+    seed: int,
+    pack: RulePack,
+    authorities: Mapping[str, Authority] | None = None,
+) -> Iterator[pa.Table]:
+    """:func:`generate_records` one calendar month of event dates at a time: the same lines
+    in the same order (months without any are skipped), so that a national year (14.21
+    million lines) never sits in memory as Arrow lines at once. The draws are made up front
+    as NumPy arrays (about 1 GB at the national scale); each month's lines are built when
+    the consumer asks for them. Like authorities sending a batch a month.
+    """
+    y = _plan(population, year, scale, seed, pack, authorities, _steps(None, "records", 6, 6))
+    if y is None:
+        return
+    r = y.listed
+    first, last = int(r.day.min()), max([int(r.day.max()), *(int(e.days.max()) for e in y.events)])
+    months = np.arange(
+        np.datetime64(EPOCH + dt.timedelta(days=first), "M"),
+        np.datetime64(EPOCH + dt.timedelta(days=last), "M") + 2,
+    )
+    bounds = months.astype("datetime64[D]").astype(np.int64)
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        # Records are in decision-date order: the month's listings are one slice.
+        a, b = np.searchsorted(r.day, [lo, hi])
+        own = np.arange(a, b, dtype=np.int64)
+        evs = [e.subset((e.days >= lo) & (e.days < hi)) for e in y.events]
+        evs = [e for e in evs if len(e.rows)]
+        if not len(own) and not evs:
+            continue
+        need = np.unique(np.concatenate([own, *(e.rows for e in evs)]))
+        sub = _Listed(*(getattr(r, f.name)[need] for f in fields(_Listed)))
+        table = _listed_table(population, pack, y.auths, y.cat_ids, sub, y.province[need], year)
+        lines = [_event_lines(table, np.searchsorted(need, e.rows), e) for e in evs]
+        mine = table if len(own) == len(need) else table.take(pa.array(np.searchsorted(need, own)))
+        rec = np.concatenate([own, *(e.rows for e in evs)])
+        yield _sorted_lines([mine, *lines], rec)
