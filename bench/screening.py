@@ -19,23 +19,19 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import datetime as dt  # noqa: E402
-import glob  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 
+from _servers import postgres_server, redis_server  # noqa: E402
 from socialcredit.rulepacks import load_rulepack  # noqa: E402
 from socialcredit.screening import Schema, ScreeningIndex, load_index, save_index  # noqa: E402
 from socialcredit.screening.profiles import IN_FORCE, OPEN, Profile, ProfileTable, Span  # noqa: E402
@@ -141,72 +137,6 @@ def profiles(schema: Schema, rng: np.random.Generator) -> tuple[list[Profile], A
     ]
     weights = np.array([w for _, w in out], dtype=np.float64)
     return [p for p, _ in out], weights / weights.sum()
-
-
-# --- servers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def redis_server(tmp: Path) -> Iterator[int]:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        raise SystemExit("redis-server is missing: run scripts/ensure-services.sh")
-    port = free_port()
-    args = [exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-    args += ["--dir", str(tmp), "--protected-mode", "yes", "--daemonize", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        client.close()
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def run_as(user: str, *args: str) -> None:
-    cmd = list(args) if os.geteuid() != 0 else ["runuser", "-u", user, "--", *args]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-@contextlib.contextmanager
-def postgres_server(tmp: Path) -> Iterator[int]:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not bins:
-        raise SystemExit("PostgreSQL is missing: run scripts/ensure-services.sh")
-    bindir = Path(bins[-1]).parent
-    root = tmp / "pg"
-    root.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "nobody")
-        shutil.chown(root, "nobody")
-    data, port = root / "data", free_port()
-    run_as("nobody", str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
-    opts = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=1GB "
-        "-c max_wal_size=4GB -c work_mem=256MB -c maintenance_work_mem=1GB"
-    )
-    ctl = str(bindir / "pg_ctl")
-    run_as("nobody", ctl, "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start")
-    try:
-        yield port
-    finally:
-        run_as("nobody", ctl, "-D", str(data), "-m", "fast", "-w", "stop")
 
 
 # --- the three contenders --------------------------------------------------------------------
