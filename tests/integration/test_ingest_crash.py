@@ -55,7 +55,7 @@ def test_sigkill_mid_batch_leaves_it_wholly_out_then_rerun_completes(
 ) -> None:
     n = 20_000
     path = tmp_path / "big.parquet"
-    pq.write_table(_make_table(n), path)  # type: ignore[arg-type]
+    pq.write_table(_make_table(n), path)
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, db_url, str(path), TODAY_ISO],
         stdout=subprocess.PIPE,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -56,9 +55,7 @@ def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Regist
     calendar = packaged_calendar()
 
     def unit_of_work() -> UnitOfWork:
-        # SqlUnitOfWork's repositories are concrete classes; the port's attributes are
-        # declared mutable, so mypy wants the protocol spelled out here.
-        return cast(UnitOfWork, SqlUnitOfWork(engine))
+        return SqlUnitOfWork(engine)
 
     reg = Registry(settings, engine, pack, calendar, unit_of_work)
     if settings.clock:

@@ -215,12 +215,23 @@ class IngestRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction. ``with uow: ...; uow.commit()``; leaving without commit rolls back."""
+    """One transaction. ``with uow: ...; uow.commit()``; leaving without commit rolls back.
 
-    authorities: AuthorityRepository
-    subjects: SubjectRepository
-    records: RecordRepository
-    ingest: IngestRepository
+    The repositories are read-only members: an adapter may hold them as plain attributes
+    (typed as its own, more specific classes) and still satisfy the protocol.
+    """
+
+    @property
+    def authorities(self) -> AuthorityRepository: ...
+
+    @property
+    def subjects(self) -> SubjectRepository: ...
+
+    @property
+    def records(self) -> RecordRepository: ...
+
+    @property
+    def ingest(self) -> IngestRepository: ...
 
     def __enter__(self) -> Self: ...
 
