@@ -24,8 +24,8 @@ Definitions (the report's ``definitions`` repeats them for readers):
 * *Notices*: created by creation time, sent by sending time, delivered by delivery time.
 * *Scores*: each programme in force, recomputed in bulk at each month end from the records.
 
-The rail repeat rule (sales resume 90 days after paying for a third fare record within a
-year) is not applied to removal dates; corrections change amounts, not listing dates.
+Removal dates follow the rail repeat rule (sales resume 90 days after paying for a third fare
+record within a year; ``report_repeat``); corrections change amounts, not listing dates.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ from socialcredit.domain.restrictions import _add_months, _add_years
 from socialcredit.domain.rules import Category, ListKind, Start, TermKind
 from socialcredit.errors import InvalidInput
 from socialcredit.services.registry import Registry
+from socialcredit.services.report_repeat import NEVER, load_repeat_rows, repeat_extra_days
 
 I64 = npt.NDArray[np.int64]
 EPOCH = dt.date(1970, 1, 1)
-NEVER = 2**31 - 1
 CHUNK = 500_000
 REASONS = ("fulfilled", "expired", "objection_upheld", "withdrawn", "repaired")
 CASE_KINDS = ("objection", "reconsideration", "repair")
@@ -474,8 +474,12 @@ def _natural_end(cat: Category, start: I64, decision: I64, ext: I64) -> I64:
     return np.full(len(start), NEVER, np.int64)
 
 
-def listings(recs: Records, ev: Events, p: Period, reg: Registry) -> tuple[Table, dict[str, Any]]:
-    """Subjects newly listed and removed per month, removals by reason (see the docstring)."""
+def listings(
+    recs: Records, ev: Events, p: Period, reg: Registry, extra: I64 | None = None
+) -> tuple[Table, dict[str, Any]]:
+    """Subjects newly listed and removed per month, removals by reason (see the docstring).
+
+    ``extra``: days a paid record stays listed after its payment (the rail repeat rule)."""
     blacklist = np.zeros(len(recs.categories), dtype=bool)
     n = len(recs.id)
     start = np.full(n, NEVER, np.int64)
@@ -492,8 +496,11 @@ def listings(recs: Records, ev: Events, p: Period, reg: Registry) -> tuple[Table
         s = _start_days(cat, recs.decision[rows], reg)
         e = _natural_end(cat, s, recs.decision[rows], recs.extension[rows])
         why = np.full(len(rows), REASONS.index("expired"), np.int64)
+        paid = ev.fulfilled[rows]
+        if extra is not None:
+            paid = np.where(paid == NEVER, NEVER, paid + extra[rows])
         cuts = [
-            (ev.fulfilled[rows] if cat.ends_on_fulfilment else np.full(len(rows), NEVER),
+            (paid if cat.ends_on_fulfilment else np.full(len(rows), NEVER),
              np.full(len(rows), REASONS.index("fulfilled"))),
             (ev.withdrawn[rows], np.where(ev.withdrawn_upheld[rows],
                                           REASONS.index("objection_upheld"),
@@ -791,7 +798,16 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
             recs = load_records(conn, p)
             ev = load_events(conn, p, recs)
             by_cat, by_auth = records_tables(recs, p, reg)
-            lst, lst_totals = listings(recs, ev, p, reg)
+            last = _param(conn, EPOCH + dt.timedelta(days=p.last))
+            extra = repeat_extra_days(
+                load_repeat_rows(conn, reg.pack, last),
+                recs.id,
+                recs.subject,
+                recs.decision,
+                ev.fulfilled,
+                reg.pack,
+            )
+            lst, lst_totals = listings(recs, ev, p, reg, extra)
             pay, pay_totals = paid(recs, ev, p, reg)
             cas, cas_totals = cases(conn, p, notes)
             notc, notc_totals = notices(conn, p, notes)
