@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         description="tests and demos only: a fixed instant (ISO 8601, UTC if naive) or "
         "file:PATH naming a file holding one, read at every call; unset = the system clock",
     )
+    report_min_count: int = Field(
+        default=10,
+        ge=1,
+        description="the report's score tables publish counts of residents from 1 to this"
+        " minus one (and means over fewer) as null, so no one's grade can be read off a small"
+        " county; 1 publishes every count",
+    )
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
     smtp_port: int = 1025
     mail_from: str = "notices@registry.invalid"

@@ -122,8 +122,11 @@ NOTICES = [  # created, sent, delivered, status
 ]
 
 
-def build(path: Path) -> Registry:
-    reg = open_registry(Settings(database_url=f"sqlite:///{path}"), migrate_schema=True)
+def build(path: Path, min_count: int = 1) -> Registry:
+    """The year above; ``min_count`` 1 publishes every score count, so the tests can read
+    the one donor's grade (the default, 10, withholds it: see the suppression test)."""
+    settings = Settings(database_url=f"sqlite:///{path}", report_min_count=min_count)
+    reg = open_registry(settings, migrate_schema=True)
     reg.clock = lambda: dt.datetime(2026, 3, 1, 4, tzinfo=UTC)
     with reg.uow() as uow:
         seed_reference_authorities(uow, reg.pack)
@@ -264,6 +267,21 @@ def test_score_distributions_per_month_and_region(year: tuple[Registry, dict[str
     assert r["totals"]["scores"]["rongcheng"]["distribution"]["AA"] == 1
     assert ["rongcheng", "371082", "AA", 1] in r["tables"]["score_distribution_by_region"]["rows"]
     assert r["totals"]["scores"]["suqian"]["eligible"] == 0
+
+
+def test_small_score_counts_and_means_are_withheld_by_default(tmp_path: Path) -> None:
+    r = build_report(build(tmp_path / "registry.db", min_count=10), 2025)
+    rows = [x for x in r["tables"]["score_distribution"]["rows"] if x[1] == "rongcheng"]
+    assert rows and all(x[2] == 1 and x[3] is None for x in rows)  # one eligible: no mean
+    assert {x[5] for x in rows} == {0, None}  # the donor's grade is a withheld 1
+    assert r["totals"]["scores"]["rongcheng"]["distribution"]["AA"] is None
+    assert ["rongcheng", "371082", "AA", None] in r["tables"]["score_distribution_by_region"][
+        "rows"
+    ]
+    assert any("withheld" in n for n in r["notes"])
+    assert "1010" not in json.dumps(r["tables"]["score_distribution"])
+    files = write_report(r, tmp_path / "out")  # charts and CSV take the nulls
+    assert files
 
 
 def test_no_personal_data_in_any_output(

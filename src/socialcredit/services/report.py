@@ -23,6 +23,8 @@ Definitions (the report's ``definitions`` repeats them for readers):
   percentile the nearest rank; "within the deadline" means decided on or before the due day.
 * *Notices*: created by creation time, sent by sending time, delivered by delivery time.
 * *Scores*: each programme in force, recomputed in bulk at each month end from the records.
+  Counts of 1 to ``report_min_count`` - 1 residents (default 10) and means over fewer are
+  published as null, so no one's grade can be read off a small county.
 
 Removal dates follow the rail repeat rule (sales resume 90 days after paying for a third fare
 record within a year; ``report_repeat``); corrections change amounts, not listing dates.
@@ -736,9 +738,18 @@ def notices(conn: Connection, p: Period, notes: list[str]) -> tuple[Table, dict[
 # --------------------------------------------------------------------------- scores
 
 
-def scores(conn: Connection, p: Period, reg: Registry) -> tuple[Table, Table, dict[str, Any]]:
+def _small(count: int, k: int) -> int | None:
+    """``count`` as published: counts from 1 to k-1 are withheld (null), 0 and k+ shown."""
+    return None if 0 < count < k else count
+
+
+def scores(
+    conn: Connection, p: Period, reg: Registry, notes: list[str]
+) -> tuple[Table, Table, dict[str, Any]]:
     from socialcredit.services import scoring
 
+    k = reg.settings.report_min_count
+    withheld = False
     cfg = scoring.config(reg, conn)
     monthly = Table(
         "score_distribution",
@@ -761,9 +772,11 @@ def scores(conn: Connection, p: Period, reg: Registry) -> tuple[Table, Table, di
                 continue
             s = got.scores
             n = int(s.eligible.sum())
-            mean = round(float(s.score[s.eligible].mean()), 1) if n else None
+            mean = round(float(s.score[s.eligible].mean()), 1) if n >= k else None
             for grade, c in s.distribution().items():
-                monthly.rows.append([day.strftime("%Y-%m"), prog.id, n, mean, grade, c])
+                shown = _small(c, k)
+                withheld |= shown != c or (0 < n < k)
+                monthly.rows.append([day.strftime("%Y-%m"), prog.id, n, mean, grade, shown])
         if got is None:
             continue
         s = got.scores
@@ -772,13 +785,22 @@ def scores(conn: Connection, p: Period, reg: Registry) -> tuple[Table, Table, di
             m = s.eligible & (codes == code)
             counts = np.bincount(s.grade[m].astype(np.int64), minlength=len(s.grade_names))
             for gi, gname in enumerate(s.grade_names):
-                regional.rows.append([prog.id, code, gname, int(counts[gi])])
+                shown = _small(int(counts[gi]), k)
+                withheld |= shown != int(counts[gi])
+                regional.rows.append([prog.id, code, gname, shown])
+        dist = {g: _small(c, k) for g, c in s.distribution().items()}
+        withheld |= dist != s.distribution()
         totals[prog.id] = {
             "region": prog.region_name,
             "eligible": int(s.eligible.sum()),
-            "distribution": s.distribution(),
+            "distribution": dist,
             "illustrative": prog.illustrative,
         }
+    if withheld:
+        notes.append(
+            f"Score tables: counts of 1 to {k - 1} residents, and means over fewer than {k},"
+            " are withheld (null) so that no one's grade can be read off a small group."
+        )
     if not totals:
         totals["note"] = "no scoring programme in force"
     return monthly, regional, totals
@@ -811,7 +833,7 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
             pay, pay_totals = paid(recs, ev, p, reg)
             cas, cas_totals = cases(conn, p, notes)
             notc, notc_totals = notices(conn, p, notes)
-            sc_month, sc_region, sc_totals = scores(conn, p, reg)
+            sc_month, sc_region, sc_totals = scores(conn, p, reg, notes)
     tables = [head, by_sector, by_cat, by_auth, lst, pay, cas, notc, sc_month, sc_region]
     blocked_totals = {
         "flight": sum(r[1] for r in head.rows),
