@@ -470,12 +470,21 @@ def serve(
     demo_keys: Annotated[
         bool, typer.Option("--demo-keys", help="(re)issue and print demo relying-party keys")
     ] = False,
+    loop: Annotated[str, typer.Option(help="event loop: auto (uvloop), uvloop, asyncio")] = "auto",
+    http: Annotated[
+        str, typer.Option(help="HTTP parser: auto (httptools), httptools, h11")
+    ] = "auto",
 ) -> None:
-    """Start the HTTP service (FastAPI + uvicorn)."""
+    """Start the HTTP service (FastAPI + uvicorn on uvloop and httptools)."""
     import uvicorn
 
     from socialcredit.web.app import create_app
+    from socialcredit.web.server import tune_interpreter, uvicorn_options
 
+    try:
+        options = uvicorn_options(loop, http)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
     with _errors():
         reg = _registry(migrate=True)
         if not reg.settings.operator_token:
@@ -488,8 +497,12 @@ def serve(
                 typer.echo(f"demo relying party {k.party}: API key {k.key}")  # no wrapping
         h = host or reg.settings.host
         p = port or reg.settings.port
-        out.print(f"serving on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
-        uvicorn.run(create_app(reg), host=h, port=p, log_level="warning")
+        out.print(
+            f"serving on http://{h}:{p}  (API docs: http://{h}:{p}/docs)  "
+            f"({options['loop']} + {options['http']})"
+        )
+        tune_interpreter()
+        uvicorn.run(create_app(reg), host=h, port=p, **options)
 
 
 # Commands of each capability live in their own module, which exposes
