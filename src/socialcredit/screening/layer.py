@@ -8,6 +8,7 @@ can never be confused.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -93,9 +94,10 @@ class Layer:
             return pid
         if code is None:
             raise ValueError("an enterprise key needs its full code to be confirmed")
-        want = np.array(code.encode("ascii"), dtype=CODE)
-        pos = int(np.searchsorted(self.ent_codes, want))
-        if pos < len(self.ent_codes) and self.ent_codes[pos] == want:
+        want = code.encode("ascii")
+        codes = self.ent_codes.view(np.ndarray)  # bisect: see KeySlots.lookup_one
+        pos = bisect_left(codes, want)
+        if pos < len(codes) and codes[pos] == want:
             return int(self.ent_pids[pos])
         return ABSENT
 

@@ -18,6 +18,7 @@ Exact match is always confirmed: the table stores whole keys, and the hash only 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,8 +137,12 @@ class KeySlots:
                 return -1
         n = len(self.tail_keys)
         if n:
-            pos = int(np.searchsorted(self.tail_keys, np.uint64(key)))
-            if pos < n and int(self.tail_keys[pos]) == key:
+            # bisect, not np.searchsorted: numpy releases the GIL for the search, and a server's
+            # background thread that takes it then keeps the request waiting (up to the switch
+            # interval). The plain-ndarray view skips np.memmap's Python-level __getitem__.
+            tail = self.tail_keys.view(np.ndarray)
+            pos = bisect_left(tail, key)
+            if pos < n and int(tail[pos]) == key:
                 return int(self.tail_values[pos])
         return -1
 

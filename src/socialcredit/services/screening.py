@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ SNAPSHOT_FORMAT = 1
 _parse_stored = functools.lru_cache(maxsize=1 << 16)(parse_subject_id)
 KEYS_RELOAD_S = 1.0
 _RIC_CHECK = "10X98765432"
+_RIC_ASCII_ZEROS = ord("0") * sum(RIC_WEIGHTS)  # what the ASCII codes add to the weighted sum
 _USCC = frozenset(USCC_ALPHABET)
 
 
@@ -100,7 +102,10 @@ def fast_id(raw: str) -> FastId | None:
         return None
     first = v[:17]
     if first.isdigit():
-        total = sum(int(c) * w for c, w in zip(first, RIC_WEIGHTS, strict=True))
+        if first.isascii():  # the usual case: the weighted sum over the bytes, in C
+            total = sum(map(mul, first.encode("ascii"), RIC_WEIGHTS)) - _RIC_ASCII_ZEROS
+        else:  # other Unicode digits: int() reads them, as it always has
+            total = sum(int(c) * w for c, w in zip(first, RIC_WEIGHTS, strict=True))
         if v[17] == _RIC_CHECK[total % 11]:
             return FastId(v, int(first), None)
     if _USCC.issuperset(v) and uscc_check_char(first) == v[17]:

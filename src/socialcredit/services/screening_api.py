@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
+import os
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from socialcredit.errors import Forbidden, InvalidInput, RegistryError
 from socialcredit.services.registry import Registry
 from socialcredit.services.screening import FastId, Screener, default_snapshot
 from socialcredit.services.screening_parties import KeyInfo, hash_key
-from socialcredit.services.screening_runtime import LogWriter, RateLimiter, Watcher
+from socialcredit.services.screening_runtime import LogWriter, RateLimiter, Row, Watcher
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("socialcredit.screening.audit")
@@ -54,6 +56,39 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+class ScreeningIds:
+    """Screening ids: UUIDs in the RFC 9562 version 7 layout, 48 bits of Unix milliseconds then
+    74 random bits from the OS.
+
+    Time-ordered ids land at the right edge of the log's unique index, where a random UUID 4
+    lands anywhere: a log insert cost half as much with them at 200,000 rows, and the gap
+    grows with the log. The random bits still make an id unguessable. They are drawn 4 KB at
+    a time: ``os.urandom`` releases the GIL, and a per-request call let a background thread
+    take it from the event loop.
+    """
+
+    POOL = 4000
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+        self._lock = threading.Lock()  # batch screenings draw from worker threads
+
+    def __call__(self) -> str:
+        with self._lock:
+            at = self._at
+            if at + 10 > len(self._pool):
+                self._pool, at = os.urandom(self.POOL), 0
+            self._at = at + 10
+            rand = self._pool[at : at + 10]
+        ms = (time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF
+        h = ms.to_bytes(6, "big").hex() + rand.hex()
+        return f"{h[:8]}-{h[8:12]}-7{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
 class ScreeningRuntime:
     def __init__(
         self,
@@ -69,7 +104,9 @@ class ScreeningRuntime:
         self.writer = LogWriter(reg.engine, interval=log_interval)
         self.watcher = Watcher(reg.engine, lambda: screener.refresh(reg), poll=poll)
         self.limiter = RateLimiter()
+        self.new_id = ScreeningIds()
         self.started = False
+        self._incentives: tuple[object, frozenset[str]] | None = None
 
     @classmethod
     def open(cls, reg: Registry, snapshot: Path | None = None, **kw: Any) -> ScreeningRuntime:
@@ -116,16 +153,16 @@ class ScreeningRuntime:
 
     def _refuse(self, who: KeyInfo, sector: str, req: Request | None, reason: str) -> None:
         audit.warning("refused %s for %s (key %s): %s", sector, who.party.code, who.prefix, reason)
-        self.writer.refusal(
-            {
-                "at": _utcnow(),
-                "relying_party": who.party.code,
-                "key_prefix": who.prefix,
-                "sector": sector[:64],
-                "purpose": None if req is None else req.purpose,
-                "reference": None if req is None else req.reference,
-                "reason": reason,
-            }
+        self.writer.refusal(  # in the order of REFUSAL_COLUMNS
+            (
+                _utcnow(),
+                who.party.code,
+                who.prefix,
+                sector[:64],
+                None if req is None else req.purpose,
+                None if req is None else req.reference,
+                reason,
+            )
         )
 
     def authorise_sector(self, who: KeyInfo, sector: str, req: Request | None = None) -> int:
@@ -146,10 +183,10 @@ class ScreeningRuntime:
             raise
         day = self.reg.today()
         v, benefit = self.screener.verdict(fid, bit, day)
-        if not v.deny and benefit is None:
+        if not v.deny and benefit is None and req.sector in self._incentive_sectors():
             benefit = self._grade_benefit(fid.value, req.sector, day)
         a = self.screener.answer(req.sector, v, benefit, day)
-        sid = str(uuid.uuid4())
+        sid = self.new_id()
         self.writer.screening(self._row(sid, who, fid.value, req, a.decision, a.reason_code))
         return {
             "screening_id": sid,
@@ -162,6 +199,16 @@ class ScreeningRuntime:
             "explanation": a.explanation,
             "rulepack_version": self.screener.pack.version,
         }
+
+    def _incentive_sectors(self) -> frozenset[str]:
+        """The sectors some scoring incentive names (the scoring document is read once per
+        rule pack; ``_grade_benefit`` asks again, this only spares ticket sales the call)."""
+        pack = self.reg.pack
+        if self._incentives is None or self._incentives[0] is not pack:
+            from socialcredit.services.scoring import document
+
+            self._incentives = (pack, document(self.reg).incentive_sectors)
+        return self._incentives[1]
 
     def _grade_benefit(self, subject_id: str, sector: str, day: dt.date) -> str | None:
         """An incentive a scoring programme's grade earns in this sector, if any.
@@ -176,19 +223,19 @@ class ScreeningRuntime:
 
     def _row(
         self, sid: str, who: KeyInfo, subject: str, req: Request, decision: str, reason: str | None
-    ) -> dict[str, Any]:
-        return {
-            "screening_id": sid,
-            "at": _utcnow(),
-            "relying_party": who.party.code,
-            "subject_id": subject,
-            "sector": req.sector,
-            "purpose": req.purpose,
-            "reference": req.reference,
-            "decision": decision,
-            "reason_code": reason,
-            "rulepack_version": self.screener.pack.version,
-        }
+    ) -> Row:
+        return (  # in the order of SCREENING_COLUMNS
+            sid,
+            _utcnow(),
+            who.party.code,
+            subject,
+            req.sector,
+            req.purpose,
+            req.reference,
+            decision,
+            reason,
+            self.screener.pack.version,
+        )
 
     # --- a manifest ------------------------------------------------------------------------
 
@@ -252,7 +299,7 @@ class ScreeningRuntime:
                 v = deny.verdict(j)
                 b = None if v.deny else ben.verdict(j).reason_code
                 a = s.answer(r.sector, v, b, day)
-                sid = str(uuid.uuid4())
+                sid = self.new_id()
                 if log_rows and who is not None:
                     self.writer.screening(
                         self._row(sid, who, fid.value, r, a.decision, a.reason_code)
