@@ -25,11 +25,13 @@ demo: $(STAMP)
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit init
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit generate --individuals 100000 --enterprises 5000 --seed 2026
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit report --year $$(date +%Y) --out var/report  # JSON, HTML with charts, CSV
-	@# A local mail catcher (127.0.0.1:1025, mail in var/mail) and the notice worker run
-	@# beside the server and stop with it; read mail with `socialcredit mailbox`.
+	@# A local mail catcher (127.0.0.1:1025, mail in var/mail), the notice worker and the
+	@# scoring follower (rescores residents whose records change) run beside the server and
+	@# stop with it; read mail with `socialcredit mailbox`.
 	$(BIN)/socialcredit mailcatcher --dir var/mail --port 1025 & MC=$$!; \
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit notices work & NW=$$!; \
-	trap 'kill $$MC $$NW 2>/dev/null' EXIT INT TERM; \
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit scores follow --watch & SF=$$!; \
+	trap 'kill $$MC $$NW $$SF 2>/dev/null' EXIT INT TERM; \
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve --demo-keys
 
 test: $(STAMP) services

@@ -2,7 +2,7 @@
 
 socialcredit report --year 2026 [--out DIR] [--json]
 socialcredit scores programmes | show ID | recompute | switch PROGRAMME --off --reason ...
-socialcredit scores residence ID --region 371082 --since 2015-03-01 | follow
+socialcredit scores residence ID --region 371082 --since 2015-03-01 | follow [--watch]
 """
 
 from __future__ import annotations
@@ -170,18 +170,36 @@ def scores_residence(
 
 
 @scores_app.command("follow")
-def scores_follow(on: OnOpt = None, as_json: JsonOpt = False) -> None:
-    """Rescore the subjects whose records changed since the last run (the change feed)."""
-    from socialcredit.services.scoring import follow_changes
+def scores_follow(
+    on: OnOpt = None,
+    keep_watching: Annotated[
+        bool, typer.Option("--watch", help="keep following until interrupted (Ctrl-C)")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="seconds between polls when idle (--watch)")
+    ] = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rescore the residents whose records, events or residence changed since the last run."""
+    from socialcredit.services.scoring_follow import follow_changes, watch
 
-    with _errors(as_json):
-        reg = _registry()
-        d = follow_changes(reg, _date(on) or reg.today())
+    def show(d: dict[str, Any]) -> None:
         if as_json:
             _print_json(d)
         else:
-            out.print(f"{d['changes']} changes read, {d['rescored']} subjects rescored, "
+            out.print(f"{d['changes']} subjects changed, {d['rescored']} residents rescored, "
                       f"{d['changed']} scores moved")  # fmt: skip
+
+    with _errors(as_json):
+        reg = _registry()
+        day = _date(on)
+        if not keep_watching:
+            show(follow_changes(reg, day or reg.today()))
+            return
+        try:
+            watch(reg, lambda: day or reg.today(), interval=interval, report=show)
+        except KeyboardInterrupt:
+            return
 
 
 def register(app: typer.Typer) -> None:

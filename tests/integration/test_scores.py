@@ -298,23 +298,86 @@ def test_bulk_from_the_store_equals_subject_scores(
         assert got == (one["score"], one["grade"]), (s, on)
 
 
-def test_follow_changes_rescores_the_subjects_the_feed_names(reg: Registry, ingest: Ingest) -> None:
-    from sqlalchemy import insert
+def test_follow_changes_rescores_residents_named_by_records_events_and_moves(
+    reg: Registry, ingest: Ingest
+) -> None:
+    from socialcredit.services.scoring_follow import follow_changes
 
-    from socialcredit.store.tables_screening import subject_changes
+    # The fixture's five residences are changes too: a first run scores the eligible ones.
+    first = follow_changes(reg, ON)
+    assert (first["changes"], first["rescored"]) == (5, 3)  # not the minor, not the newcomer
+    assert follow_changes(reg, ON) == {"changes": 0, "rescored": 0, "changed": 0}
+
+    # A new record (with no manual feed entry) moves the debtor's score.
+    outsider = pid("110105", "19800101", "095")  # has no residence: dropped before scoring
+    ingest([listed("RC-UTIL", "U1", "utility.late_fees", DEBTOR, "2026-01-05"),
+            listed("RC-UTIL", "U2", "utility.late_fees", outsider, "2026-01-05")])  # fmt: skip
+    got = follow_changes(reg, ON)
+    assert got == {"changes": 2, "rescored": 1, "changed": 1}
+    assert scoring.subject_scores(reg, DEBTOR, ON)[0]["history"][-1]["score"] == 980
+
+    # A later event on the record (the fee paid) is a change as well.
+    ingest([{"event": "fulfilled", "authority": "RC-UTIL", "case_number": "U1",
+             "event_date": "2026-02-01"}])  # fmt: skip
+    assert follow_changes(reg, ON)["changes"] == 1
+
+    # So is a move: the outsider now lives in Rongcheng and is scored.
+    scoring.set_residence(reg, outsider, "371082", D(2001, 1, 1))
+    assert follow_changes(reg, ON) == {"changes": 1, "rescored": 1, "changed": 1}
+    assert follow_changes(reg, ON)["changes"] == 0  # the marks moved on, and were stored
+
+
+def test_a_bulk_recompute_of_today_lets_the_follower_start_after_it(
+    reg: Registry, ingest: Ingest
+) -> None:
+    from socialcredit.services.scoring_follow import follow_changes
 
     ingest([listed("RC-UTIL", "U1", "utility.late_fees", DEBTOR, "2026-01-05")])
-    with reg.engine.begin() as c:
-        for s in (DEBTOR, DEBTOR, pid("110105", "19800101", "095")):
-            c.execute(
-                insert(subject_changes).values(
-                    subject_id=s, at=dt.datetime(2026, 1, 5), cause="ingest"
-                )
-            )
-    first = scoring.follow_changes(reg, ON)
-    assert first == {"changes": 3, "rescored": 1, "changed": 1}
-    assert scoring.subject_scores(reg, DEBTOR, ON)[0]["history"][-1]["score"] == 980
-    assert scoring.follow_changes(reg, ON)["changes"] == 0  # the cursor moved on
+    scoring.recompute(reg, D(2026, 1, 31))  # a past day: today's scores are not all known
+    assert follow_changes(reg, ON)["changes"] == 5  # five residences; the debtor once
+    ingest([listed("RC-UTIL", "U2", "utility.late_fees", DONOR, "2026-01-06")])
+    reg.clock = lambda: dt.datetime(2026, 6, 30, 4, 0, tzinfo=dt.UTC)
+    scoring.recompute(reg, ON)  # today: everything seen so far is in these scores
+    assert follow_changes(reg, ON)["changes"] == 0
+
+
+def test_scores_follow_watch_runs_as_a_process_and_stops_on_sigint(
+    reg: Registry, ingest: Ingest, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = os.environ | {"SOCIALCREDIT_DATABASE_URL": str(reg.engine.url)}
+    cli = str(Path(sys.executable).parent / "socialcredit")
+    exe = [cli, "scores", "follow", "--watch", "--json"]
+    proc = subprocess.Popen(
+        [*exe, "--on", ON.isoformat(), "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            hist = scoring.subject_scores(reg, DEBTOR, ON)
+            if hist and hist[0]["history"]:
+                break
+            time.sleep(0.2)
+        ingest([listed("RC-UTIL", "U1", "utility.late_fees", DEBTOR, "2026-01-05")])
+        while time.monotonic() < deadline:
+            if scoring.subject_scores(reg, DEBTOR, ON)[0]["history"][-1]["score"] == 980:
+                break
+            time.sleep(0.2)
+        assert scoring.subject_scores(reg, DEBTOR, ON)[0]["history"][-1]["score"] == 980
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert '"rescored"' in out and "Traceback" not in err
 
 
 def test_screening_api_shows_a_grade_incentive_as_an_allow_with_a_benefit(

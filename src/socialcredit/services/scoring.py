@@ -2,7 +2,7 @@
 
 * :func:`subject_scores` - a subject's score under the programme of the region they live in,
   explained item by item, with counterfactuals, incentives and history (the subject's file).
-* :func:`rescore_subject` / :func:`follow_changes` - the incremental path: one subject
+* :func:`rescore_subject` - the incremental path (``scoring_follow`` drives it): one subject
   recomputed with :func:`~socialcredit.domain.scoring.score_subject` after their records
   changed (the ``subject_changes`` feed says whose), history written when the score moved.
 * :func:`recompute` - the bulk path: a whole programme region recomputed over columns
@@ -47,7 +47,6 @@ from socialcredit.store.codec import record_from_json
 from socialcredit.store.tables_scoring import (
     residences,
     score_history,
-    scoring_cursor,
     scoring_switches,
 )
 
@@ -227,8 +226,11 @@ def set_residence(
         raise InvalidInput.one(
             "resident_since", "must not be in the future", resident_since.isoformat()
         )
+    from socialcredit.services.screening_feed import note_change
+
     with _write(reg) as conn:
         write_residences(conn, [Residence(sid.value, region_code, resident_since)])
+        note_change(conn, sid.value, "residence")  # the scoring follower rescores them
     return {
         "subject_id": sid.value,
         "region_code": region_code,
@@ -453,40 +455,6 @@ def rescore_subject(reg: Registry, subject_id: str, on: dt.date) -> dict[str, An
         "grade": r.grade,
         "changed": changed,
     }
-
-
-CURSOR = "subject_changes"
-
-
-def follow_changes(reg: Registry, on: dt.date, limit: int = 100_000) -> dict[str, Any]:
-    """Rescore the subjects the ``subject_changes`` feed names since the last call."""
-    from socialcredit.store.tables_screening import subject_changes as sc
-
-    with _read(reg) as conn:
-        cur = conn.execute(
-            select(scoring_cursor.c.last_change_id).where(scoring_cursor.c.name == CURSOR)
-        ).scalar()
-        last = int(cur or 0)
-        rows = conn.execute(
-            select(sc.c.id, sc.c.subject_id).where(sc.c.id > last).order_by(sc.c.id).limit(limit)
-        ).all()
-    if not rows:
-        return {"changes": 0, "rescored": 0, "changed": 0}
-    seen = sorted({r.subject_id for r in rows})
-    rescored = changed = 0
-    for s in seen:
-        try:
-            out = rescore_subject(reg, s, on)
-        except InvalidInput:
-            continue
-        if out is not None:
-            rescored += 1
-            changed += bool(out["changed"])
-    top = max(r.id for r in rows)
-    with _write(reg) as conn:
-        conn.execute(delete(scoring_cursor).where(scoring_cursor.c.name == CURSOR))
-        conn.execute(insert(scoring_cursor).values(name=CURSOR, last_change_id=top))
-    return {"changes": len(rows), "rescored": rescored, "changed": changed}
 
 
 # --------------------------------------------------------------------------- bulk
@@ -718,6 +686,12 @@ def recompute(reg: Registry, on: dt.date, programme: str | None = None) -> list[
                     "scores_purged": purged,
                 }
             )
+        if programme is None and on >= reg.today():
+            # Every change this transaction sees is in today's scores: the incremental
+            # follower can start from here instead of rescoring everyone one by one.
+            from socialcredit.services.scoring_follow import catch_up
+
+            catch_up(conn)
     return out
 
 
@@ -758,7 +732,6 @@ __all__ = [
     "birth_days",
     "config",
     "document",
-    "follow_changes",
     "incentives_for",
     "month_ends",
     "programmes",

@@ -9,7 +9,8 @@
 - ``scoring_switches``: the operator's per-jurisdiction switch, audited. A programme the
   scoring pack enables can be switched off (and on again) here without editing the pack;
   one the pack disables stays off whatever this table says.
-- ``scoring_cursor``: how far the incremental rescoring has read the ``subject_changes`` feed.
+- ``scoring_cursor``: how far the incremental rescoring has read each change feed (records,
+  record events, subject changes), one row per feed.
 """
 
 from __future__ import annotations
