@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, String, func, literal, null, select, text
+from sqlalchemy import Connection, func, select, text
 
-from socialcredit.domain.records import EventType, Record, RecordEvent, RecordRef
+from socialcredit.domain.records import EventType, RecordEvent
 from socialcredit.store import tables as t
-from socialcredit.store.codec import record_from_json, record_from_mapping
+from socialcredit.store.sql import event_from_mapping, event_queries
 from socialcredit.store.tables_screening import subject_changes
 
 HOLE_TTL_S = 30.0  # a hole older than this was a rolled-back transaction
@@ -124,48 +124,6 @@ class Feed:
         return [(r.id, r.kind, r.name) for r in rows]
 
 
-def _queries(where: Any = None) -> tuple[Any, Any]:
-    """The store's definition of a subject's events, set-wise: a record row is its own
-    listing (seq = its id), later events join to it (seq = the event id)."""
-    r, e = t.records.c, t.record_events.c
-    listings = select(
-        t.records,
-        r.id.label("seq"),
-        literal(EventType.LISTED.value, String()).label("type"),
-        r.decision_date.label("event_date"),
-        null().label("payload"),
-        null().label("reason"),
-    )
-    later = select(
-        t.records,
-        e.id.label("seq"),
-        e.type.label("type"),
-        e.event_date.label("event_date"),
-        e.payload.label("payload"),
-        e.reason.label("reason"),
-    ).join(t.record_events, e.record_id == r.id)
-    if where is not None:
-        listings, later = listings.where(where), later.where(where)
-    return listings, later
-
-
-def _event(m: Any) -> RecordEvent:
-    kind = EventType(m["type"])
-    record: Record | None = None
-    if kind is EventType.LISTED:
-        record = record_from_mapping(m)
-    elif kind is EventType.CORRECTED and m["payload"] is not None:
-        record = record_from_json(m["payload"])
-    return RecordEvent(
-        ref=RecordRef(m["authority"], m["case_number"]),
-        type=kind,
-        event_date=m["event_date"],
-        record=record,
-        reason=m["reason"],
-        seq=int(m["seq"]),
-    )
-
-
 def events_by_subject(
     conn: Connection, subject_ids: Iterable[str] | None = None
 ) -> dict[str, list[RecordEvent]]:
@@ -187,13 +145,13 @@ def events_by_subject(
             for i in range(0, len(ordered), CHUNK)
         ]
     for where in chunks:
-        for q in _queries(where):
+        for q in event_queries(where):
             for row in conn.execute(q):
                 m = row._mapping
                 rows[(m["type"] == EventType.LISTED.value and "l" or "e", int(m["seq"]))] = m
     out: dict[str, list[RecordEvent]] = {}
     for m in rows.values():
-        ev = _event(m)
+        ev = event_from_mapping(m)
         for who in (m["subject_id"], m["legal_representative_id"]):
             if who and (wanted is None or who in wanted):
                 lst = out.setdefault(who, [])

@@ -98,6 +98,49 @@ class SqlSubjects:
         return int(self._c.execute(select(func.count()).select_from(t.subjects)).scalar_one())
 
 
+def event_queries(where: Any = None) -> tuple[Any, Any]:
+    """The store's definition of events, set-wise: a record row is its own listing (seq = its
+    id), later events join to it (seq = the event id). ``where`` filters records."""
+    r, e = t.records.c, t.record_events.c
+    listings = select(
+        t.records,
+        r.id.label("seq"),
+        literal(EventType.LISTED.value, String()).label("type"),
+        r.decision_date.label("event_date"),
+        null().label("payload"),
+        null().label("reason"),
+    )
+    later = select(
+        t.records,
+        e.id.label("seq"),
+        e.type.label("type"),
+        e.event_date.label("event_date"),
+        e.payload.label("payload"),
+        e.reason.label("reason"),
+    ).join(t.record_events, e.record_id == r.id)
+    if where is not None:
+        listings, later = listings.where(where), later.where(where)
+    return listings, later
+
+
+def event_from_mapping(m: Any) -> RecordEvent:
+    """A row of :func:`event_queries` as a domain event."""
+    kind = EventType(m["type"])
+    record: Record | None = None
+    if kind is EventType.LISTED:
+        record = record_from_mapping(m)
+    elif kind is EventType.CORRECTED and m["payload"] is not None:
+        record = record_from_json(m["payload"])
+    return RecordEvent(
+        ref=RecordRef(m["authority"], m["case_number"]),
+        type=kind,
+        event_date=m["event_date"],
+        record=record,
+        reason=m["reason"],
+        seq=int(m["seq"]),
+    )
+
+
 class SqlRecords:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -110,52 +153,11 @@ class SqlRecords:
         return None if row is None else record_from_mapping(row._mapping)
 
     def events_for_subject(self, subject_id: str) -> list[RecordEvent]:
-        # A record row is its own listing (seq = its id); later events join to it.
-        r, e = t.records.c, t.record_events.c
+        r = t.records.c
         mine = (r.subject_id == subject_id) | (r.legal_representative_id == subject_id)
-        listings = select(
-            t.records,
-            r.id.label("seq"),
-            literal(EventType.LISTED.value, String()).label("type"),
-            r.decision_date.label("event_date"),
-            null().label("payload"),
-            null().label("reason"),
-        ).where(mine)
-        later = (
-            select(
-                t.records,
-                e.id.label("seq"),
-                e.type.label("type"),
-                e.event_date.label("event_date"),
-                e.payload.label("payload"),
-                e.reason.label("reason"),
-            )
-            .join(t.record_events, e.record_id == r.id)
-            .where(mine)
-        )
-        both = union_all(listings, later).subquery()
+        both = union_all(*event_queries(mine)).subquery()
         q = select(both).order_by(both.c.event_date, both.c.seq)
-        out: list[RecordEvent] = []
-        for row in self._c.execute(q):
-            m = row._mapping
-            kind = EventType(m["type"])
-            if kind is EventType.LISTED:
-                record: Record | None = record_from_mapping(m)
-            elif kind is EventType.CORRECTED and m["payload"] is not None:
-                record = record_from_json(m["payload"])
-            else:
-                record = None
-            out.append(
-                RecordEvent(
-                    ref=RecordRef(m["authority"], m["case_number"]),
-                    type=kind,
-                    event_date=m["event_date"],
-                    record=record,
-                    reason=m["reason"],
-                    seq=int(m["seq"]),
-                )
-            )
-        return out
+        return [event_from_mapping(row._mapping) for row in self._c.execute(q)]
 
     def subject_ids_with_records(self) -> list[str]:
         q = select(t.records.c.subject_id).distinct().order_by(t.records.c.subject_id)
