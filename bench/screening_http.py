@@ -249,9 +249,15 @@ def main() -> None:
         machine = {
             "cpus": os.cpu_count(),
             "loadavg_1m_before_after": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
-            "shared": "other agents' jobs run on the same machine: compare within a line",
+            "note": "other jobs on the machine slow both endpoints alike: compare within a line",
         }
         server = "socialcredit serve: one uvicorn process (uvloop + httptools), log writer on"
+        common: dict[str, Any] = {
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "server": server,
+            "machine": machine,
+        }
         cs, cp = closed["screenings"], closed["ping"]
         rps_s, rps_p = [x["rps"] for x in cs], [x["rps"] for x in cp]
         cpu_s, cpu_p = [x["cpu_us"] for x in cs], [x["cpu_us"] for x in cp]
@@ -272,11 +278,8 @@ def main() -> None:
             cpu_ratio=round(statistics.median(cpu_s) / statistics.median(cpu_p), 2),
             target_ratio_max=1.5,
             connections=args.connections,
-            seconds=args.seconds,
-            rounds=args.rounds,
             client="wrk -t1 (separate process), loopback",
-            server=server,
-            machine=machine,
+            **common,
             denied_in_first_300=denied,
             subjects=status["names"],
             restricted=status["restricted_subjects"],
@@ -317,11 +320,8 @@ def main() -> None:
             ),
             target_p99_ms_max=5,
             connections=args.open_connections,
-            seconds=args.seconds,
-            rounds=args.rounds,
             client="bench/http_load.py (separate process, uvloop), loopback",
-            server=server,
-            machine=machine,
+            **common,
         )
         emit(
             "name_table_bytes_per_subject",
