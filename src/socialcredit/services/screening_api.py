@@ -23,6 +23,7 @@ import numpy as np
 from socialcredit.errors import Forbidden, InvalidInput, RegistryError
 from socialcredit.services.registry import Registry
 from socialcredit.services.screening import FastId, Screener, default_snapshot
+from socialcredit.services.screening_logproc import ProcessLogWriter
 from socialcredit.services.screening_parties import KeyInfo, hash_key
 from socialcredit.services.screening_runtime import LogWriter, RateLimiter, Row, Watcher
 
@@ -97,11 +98,18 @@ class ScreeningRuntime:
         snapshot: Path | None = None,
         poll: float = 0.1,
         log_interval: float = 0.2,
+        log_process: bool = False,
     ) -> None:
         self.reg = reg
         self.screener = screener
         self.snapshot = snapshot
-        self.writer = LogWriter(reg.engine, interval=log_interval)
+        # A server writes its log from a process of its own (``log_process``): the SQL then
+        # takes no GIL time from the event loop. In-process (a thread) for the CLI and tests.
+        self.writer: LogWriter | ProcessLogWriter = (
+            ProcessLogWriter(reg.engine, interval=log_interval)
+            if log_process
+            else LogWriter(reg.engine, interval=log_interval)
+        )
         self.watcher = Watcher(reg.engine, lambda: screener.refresh(reg), poll=poll)
         self.limiter = RateLimiter()
         self.new_id = ScreeningIds()

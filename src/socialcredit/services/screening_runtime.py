@@ -94,6 +94,10 @@ class LogWriter:
     def refusal(self, row: Row) -> None:
         self._refusals.append(row)
 
+    def pending(self) -> int:
+        """Rows queued and not yet written."""
+        return len(self._screenings) + len(self._refusals)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="screening-log", daemon=True)
         self._thread.start()

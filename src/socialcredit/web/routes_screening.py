@@ -28,6 +28,7 @@ from socialcredit.services import screening_api as api
 from socialcredit.services.registry import Registry
 from socialcredit.services.screening_parties import KeyInfo
 from socialcredit.web.deps import OperatorDep
+from socialcredit.web.server import freeze_heap
 
 CSV_FIELDS = (
     "row",
@@ -47,9 +48,11 @@ CSV_FIELDS = (
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     reg: Registry = app.state.registry
-    runtime = await run_in_threadpool(api.ScreeningRuntime.open, reg)
+    runtime = await run_in_threadpool(lambda: api.ScreeningRuntime.open(reg, log_process=True))
     runtime.start()
     app.state.screening = runtime
+    if getattr(app.state, "freeze_heap", False):
+        freeze_heap()
     try:
         yield
     finally:

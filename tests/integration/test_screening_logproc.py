@@ -1,0 +1,95 @@
+"""The server's screening log, written by a child process (SQLite and PostgreSQL).
+
+- what is flushed is committed, counted, and stored as the in-process writer stores it;
+- a clean close writes everything queued and the child exits;
+- a killed child is replaced: rows queued afterwards are written, the restart is counted;
+- a failing commit is reported to ``flush`` with the database's reason, not swallowed;
+- the server lifespan runs the log this way and a screening reaches the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from socialcredit.services.screening_logproc import LogWriterFailed, ProcessLogWriter
+from socialcredit.store.tables_screening import screening_log, screening_refusals
+
+AT = dt.datetime(2026, 5, 1, 8, 30, 0, 123456)
+
+
+def _row(n: int) -> tuple[Any, ...]:
+    return (f"id-{n:06d}", AT, "AIR", "110108198005121230", "flight", "ticket sale", None,
+            "allow", None, "2026.1")  # fmt: skip
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(screening_log)).scalar_one())
+
+
+def test_flush_commits_in_the_child_and_close_writes_the_rest(engine: Engine) -> None:
+    w = ProcessLogWriter(engine, interval=0.05)
+    w.start()
+    try:
+        for n in range(500):
+            w.screening(_row(n))
+        w.refusal((AT, "AIR", "abc123", "rail", "ticket sale", "T-1", "sector_not_served"))
+        assert w.flush() == 501
+        assert _count(engine) == 500 and w.written == 501
+        for n in range(500, 800):
+            w.screening(_row(n))
+    finally:
+        w.close()
+    proc = w._proc
+    assert proc is not None and proc.returncode == 0
+    assert _count(engine) == 800
+    with engine.connect() as conn:
+        first = conn.execute(select(screening_log).order_by(screening_log.c.screening_id)).first()
+        refused = conn.execute(select(screening_refusals)).one()
+    assert first is not None and first.at == AT and first.reference is None
+    assert (refused.reason, refused.at) == ("sector_not_served", AT)
+
+
+def test_a_killed_child_is_replaced(engine: Engine) -> None:
+    w = ProcessLogWriter(engine, interval=0.05)
+    w.start()
+    try:
+        w.screening(_row(1))
+        assert w.flush() == 1
+        first = w._proc
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        w.screening(_row(2))
+        w.screening(_row(3))
+        assert w.flush() == 2
+        assert w.restarts == 1 and w._proc is not first
+    finally:
+        w.close()
+    assert _count(engine) == 3
+
+
+def test_a_failing_commit_reaches_flush(engine: Engine) -> None:
+    w = ProcessLogWriter(engine, interval=60)
+    w.start()
+    try:
+        w.screening(_row(7))
+        w.screening(_row(7))  # the same screening id twice: the unique index refuses
+        with pytest.raises(LogWriterFailed, match="(?i)unique|duplicate"):
+            w.flush()
+        assert _count(engine) == 0
+    finally:
+        proc = w._proc
+        assert proc is not None
+        proc.kill()  # it would retry the poisoned rows; nothing else to test here
+        proc.wait(timeout=10)
+        with contextlib.suppress(OSError):
+            proc.stdin.close()  # type: ignore[union-attr]
+        w._stop.set()
