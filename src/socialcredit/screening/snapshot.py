@@ -73,8 +73,12 @@ def load_index(path: Path, mmap: bool = True) -> ScreeningIndex:
     meta = json.loads((path / "meta.json").read_text("utf-8"))
     if meta.get("format") != FORMAT:
         raise ValueError(f"snapshot {path}: format {meta.get('format')!r}, expected {FORMAT}")
+    # Mapped, then seen as plain arrays (the mapping stays their base): np.memmap's Python-
+    # level __getitem__ and __array_finalize__ ran on every element a screening read.
     arrays = {
-        name: np.load(path / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+        name: np.load(
+            path / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False
+        ).view(np.ndarray)
         for name in meta["arrays"]
     }
     slots = KeySlots.from_arrays(
