@@ -502,7 +502,9 @@ def serve(
             f"({options['loop']} + {options['http']})"
         )
         tune_interpreter()
-        uvicorn.run(create_app(reg), host=h, port=p, **options)
+        app = create_app(reg)
+        app.state.freeze_heap = True  # once started: see web/server.py
+        uvicorn.run(app, host=h, port=p, **options)
 
 
 # Commands of each capability live in their own module, which exposes
