@@ -4,6 +4,7 @@
 - the log writer's raw ``executemany`` stores rows exactly as SQLAlchemy's INSERT did
   (SQLite and PostgreSQL), and keeps them queued when a write fails;
 - the check-character shortcut in ``fast_id`` agrees with the full GB 11643 parse;
+- the body's fast check accepts and refuses exactly what the pydantic model does;
 - the orjson response is byte for byte Starlette's JSONResponse;
 - ``serve`` runs uvicorn on uvloop + httptools, with a short GIL switch interval.
 """
@@ -17,6 +18,8 @@ import uuid
 from typing import Any
 
 import pytest
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import Engine, insert, select
 from starlette.responses import JSONResponse
 from typer.testing import CliRunner
@@ -27,7 +30,7 @@ from socialcredit.services.screening_api import ScreeningIds
 from socialcredit.services.screening_runtime import SCREENING_COLUMNS, LogWriter
 from socialcredit.store.tables_screening import screening_log, screening_refusals
 from socialcredit.web import server
-from socialcredit.web.routes_screening import FastJSONResponse
+from socialcredit.web.routes_screening import FastJSONResponse, ScreeningIn, parse_screening
 
 
 def test_screening_ids_are_unique_time_ordered_version_7_uuids() -> None:
@@ -143,3 +146,38 @@ def test_serve_runs_uvicorn_on_the_fast_stack(
         assert r.exit_code == 2 and "unknown event loop" in r.output
     finally:
         sys.setswitchinterval(before)
+
+
+BODIES = [
+    b'{"subject_id": "110108198005121230", "name": "\xe7\x8e\x8b\xe4\xba\x94", "sector": "flight",'
+    b' "purpose": "ticket sale", "reference": "T-1"}',
+    b'{"subject_id": "110108198005121230", "name": "x", "sector": "flight", "purpose": "p"}',
+    b'{"subject_id": "1", "name": "x", "sector": "flight", "purpose": "p", "extra": [1, 2]}',
+    b'{"subject_id": "1", "name": "x", "sector": "flight", "purpose": "p", "reference": null}',
+    b'{"subject_id": 110108198005121230, "name": "x", "sector": "flight", "purpose": "p"}',
+    b'{"subject_id": "1", "name": "", "sector": "flight", "purpose": "p"}',
+    b'{"subject_id": "1", "name": "x", "sector": "flight"}',
+    b'{"subject_id": "1", "name": "x", "sector": "flight", "purpose": "p", "reference": 5}',
+    b'{"subject_id": "' + b"1" * 41 + b'", "name": "x", "sector": "flight", "purpose": "p"}',
+    b'{"subject_id": "1", "name": "' + "名".encode() * 200 + b'", "sector": "s", "purpose": "p"}',
+    b'{"subject_id": "1", "name": "' + "名".encode() * 201 + b'", "sector": "s", "purpose": "p"}',
+    b'{"subject_id": "1", "name": "x", "sector": "' + b"s" * 65 + b'", "purpose": "p"}',
+    b'["subject_id", "1"]',
+    b"not json",
+    b"",
+    b'{"subject_id": "1", "name": "x", "sector": "flight", "purpose": "p", "reference": "'
+    + b"r" * 201
+    + b'"}',
+]
+
+
+@pytest.mark.parametrize("raw", BODIES)
+def test_parse_screening_accepts_and_refuses_exactly_what_the_model_does(raw: bytes) -> None:
+    try:
+        m = ScreeningIn.model_validate_json(raw)
+    except ValidationError as e:
+        with pytest.raises(RequestValidationError) as got:
+            parse_screening(raw)
+        assert got.value.errors() == e.errors()
+        return
+    assert parse_screening(raw) == (m.subject_id, m.name, m.sector, m.purpose, m.reference)

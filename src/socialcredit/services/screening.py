@@ -34,7 +34,7 @@ from socialcredit.domain.identity import (
 )
 from socialcredit.domain.records import RecordEvent
 from socialcredit.domain.restrictions import UNTIL_PAID, UNTIL_REMOVED, Decision, assess
-from socialcredit.domain.rules import RulePack, TermKind
+from socialcredit.domain.rules import Effect, RulePack, TermKind
 from socialcredit.errors import InvalidInput
 from socialcredit.screening import (
     IndexHolder,
@@ -146,12 +146,20 @@ class Screener:
     keys_loaded: float = 0.0
     _conditions: dict[str, str] = field(default_factory=dict)
     _lists: dict[str, str] = field(default_factory=dict)
+    _allowed: dict[tuple[str, dt.date], Answer] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._conditions = _conditions(self.pack)
         self._lists = _list_names(self.pack)
         self.schema = self.deny.current.schema
         self.bschema = self.benefits.current.schema
+        # The sectors an incentive can apply in: the rule pack's benefit measures. Any other
+        # sector (a ticket sale) skips the benefits index.
+        self._benefit_bits = 0
+        for memo in self.pack.memoranda:
+            for m in memo.measures:
+                if m.effect is Effect.BENEFIT:
+                    self._benefit_bits |= 1 << self.bschema.bit(m.sector)
 
     # --- building -------------------------------------------------------------------------
 
@@ -292,12 +300,22 @@ class Screener:
 
     def verdict(self, fid: FastId, bit: int, day: dt.date | int) -> tuple[Verdict, str | None]:
         v = self.deny.current.check(fid.key, bit, day, fid.code)
-        if v.deny:
+        if v.deny or not (self._benefit_bits >> bit) & 1:
             return v, None
         b = self.benefits.current.check(fid.key, bit, day, fid.code)
         return v, b.reason_code if b.deny else None
 
     def answer(self, sector: str, v: Verdict, benefit: str | None, day: dt.date) -> Answer:
+        if not v.deny and benefit is None:  # most answers: one (frozen) object a sector a day
+            got = self._allowed.get((sector, day))
+            if got is None:
+                if len(self._allowed) > 4096:
+                    self._allowed.clear()
+                text = f"Allowed: no restriction applies in {sector} on {day.isoformat()}."
+                got = self._allowed[(sector, day)] = Answer(
+                    "allow", sector, None, None, None, None, text
+                )
+            return got
         if not v.deny:
             text = f"Allowed: no restriction applies in {sector} on {day.isoformat()}."
             if benefit:

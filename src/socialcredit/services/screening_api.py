@@ -14,9 +14,8 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,8 +43,10 @@ class RateLimited(RegistryError):
     code = "rate_limited"
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
+    """One screening asked for (a tuple: built once per request, a frozen dataclass's
+    ``__init__`` cost more than the lookup)."""
+
     subject_id: str
     name: str
     sector: str
@@ -74,20 +75,20 @@ class ScreeningIds:
     POOL = 4000
 
     def __init__(self) -> None:
-        self._pool = b""
+        self._pool = ""  # hex digits, 20 an id
         self._at = 0
         self._lock = threading.Lock()  # batch screenings draw from worker threads
 
     def __call__(self) -> str:
         with self._lock:
             at = self._at
-            if at + 10 > len(self._pool):
-                self._pool, at = os.urandom(self.POOL), 0
-            self._at = at + 10
-            rand = self._pool[at : at + 10]
+            if at + 20 > len(self._pool):
+                self._pool, at = os.urandom(self.POOL).hex(), 0
+            self._at = at + 20
+            r = self._pool[at : at + 20]
         ms = (time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF
-        h = ms.to_bytes(6, "big").hex() + rand.hex()
-        return f"{h[:8]}-{h[8:12]}-7{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+        h = f"{ms:012x}"
+        return f"{h[:8]}-{h[8:12]}-7{r[1:4]}-{_VARIANT[r[4]]}{r[5:8]}-{r[8:]}"
 
 
 class ScreeningRuntime:

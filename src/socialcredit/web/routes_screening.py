@@ -98,6 +98,36 @@ class ScreeningIn(BaseModel):
     reference: str | None = Field(default=None, max_length=200, description="your transaction id")
 
 
+def parse_screening(raw: bytes) -> api.Request:
+    """The body as a request: a plain, well-formed body is checked here against the limits
+    of :class:`ScreeningIn`; anything else goes through the model itself, so a bad body gets
+    pydantic's own errors (422) and no body is accepted that the model refuses."""
+    try:
+        d = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        d = None
+    if type(d) is dict:
+        sid, name, sector = d.get("subject_id"), d.get("name"), d.get("sector")
+        purpose, ref = d.get("purpose"), d.get("reference")
+        if (
+            type(sid) is str
+            and len(sid) <= 40
+            and type(name) is str
+            and 0 < len(name) <= 200
+            and type(sector) is str
+            and len(sector) <= 64
+            and type(purpose) is str
+            and 0 < len(purpose) <= 200
+            and (ref is None or (type(ref) is str and len(ref) <= 200))
+        ):
+            return api.Request(sid, name, sector, purpose, ref)
+    try:
+        m = ScreeningIn.model_validate_json(raw)
+    except ValidationError as e:
+        raise RequestValidationError(e.errors()) from None
+    return api.Request(m.subject_id, m.name, m.sector, m.purpose, m.reference)
+
+
 class FastJSONResponse(JSONResponse):
     """The same bytes as Starlette's ``JSONResponse`` (compact, UTF-8), by orjson."""
 
@@ -133,19 +163,14 @@ async def screen(request: Request) -> JSONResponse:
 
     Authenticate with ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``."""
     # The hot path: no FastAPI dependencies or body injection (their resolution cost more
-    # than the screening); the body is validated by the same model (pydantic-core parses it
-    # as fast as orjson would: measured), errors look the same. The answer is encoded by
-    # orjson, a sixteenth of json.dumps' cost.
+    # than the screening); the body is checked by parse_screening against the model's limits,
+    # errors come from the model itself. The answer is encoded by orjson, a sixteenth of
+    # json.dumps' cost.
     rt = get_runtime_now(request)
     h = request.headers
     key = h.get("x-api-key") or (h.get("authorization") or "").removeprefix("Bearer ").strip()
     who = rt.authenticate(key or None)
-    try:
-        body = ScreeningIn.model_validate_json(await request.body())
-    except ValidationError as e:
-        raise RequestValidationError(e.errors()) from None
-    req = api.Request(body.subject_id, body.name, body.sector, body.purpose, body.reference)
-    return FastJSONResponse(rt.screen(who, req))
+    return FastJSONResponse(rt.screen(who, parse_screening(await request.body())))
 
 
 @router.api_route("/v1/ping", methods=["GET", "POST"], include_in_schema=False)
