@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, union_all
 
 from socialcredit.domain.records import RecordRef
+from socialcredit.store import sql_stage
 from socialcredit.store import tables as t
 from socialcredit.store.codec import record_from_mapping
 from socialcredit.store.ports import (
@@ -30,6 +31,7 @@ from socialcredit.store.ports import (
     StoredRecord,
     SubjectColumns,
 )
+from socialcredit.store.sql_stage import StagedWork, Staging
 
 CHUNK = 100_000
 ROWS_PER_STATEMENT = 100  # measured: 50-200 all ~1.7x executemany; more makes statements slow
@@ -82,12 +84,23 @@ def _values_insert(
     verb: str = "INSERT",
 ) -> None:
     """Insert rows given as columns with multi-row VALUES statements (SQLite)."""
+    values_insert(conn.connection.driver_connection, table, names, columns, verb=verb)
+
+
+def values_insert(
+    raw: Any,
+    table: str,
+    names: Sequence[str],
+    columns: Sequence[list[Any]],
+    *,
+    verb: str = "INSERT",
+) -> None:
+    """:func:`_values_insert` on a DB-API sqlite3 connection (a staging worker's own)."""
     k = len(names)
     n = len(columns[0])
     flat = _flat(columns, n)
     cols = ", ".join(names)
     one = "(" + ", ".join("?" * k) + ")"
-    raw: Any = conn.connection.driver_connection
     cur = raw.cursor()
     try:
         full = n - n % ROWS_PER_STATEMENT
@@ -254,19 +267,49 @@ class SqlIngest:
         rows: int,
         subjects: SubjectColumns,
     ) -> None:
-        c = self._c
         rebuild = self._drop_indexes(rows)
         for records, events in chunks:
             if len(records):
                 self._append(records, RECORD_COLS, "records", batch_id)
             if len(events):
                 self._append(events, EVENT_COLS, "record_events", batch_id)
-        if rebuild and not is_pg(c):
-            # SQLite's sorter may use helper threads for CREATE INDEX; they cost nothing idle.
-            c.exec_driver_sql(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
-        for sql in rebuild:
-            c.exec_driver_sql(sql)
+        self._rebuild(rebuild)
         self._add_subjects(subjects, stamp(created_at))
+
+    def write_staged(
+        self,
+        batch_id: int,
+        created_at: dt.datetime,
+        work: StagedWork,
+        events: Iterable[EventColumns],
+        *,
+        rows: int,
+    ) -> bool:
+        """:meth:`write` with the records and subjects built and bound by forked workers
+        (``store/sql_stage.py``); the ``events`` go in after the records. Returns False,
+        having written nothing, where that does not pay (PostgreSQL, one core, few rows)."""
+        n = sql_stage.workers()
+        if is_pg(self._c) or n < 2 or rows < sql_stage.STAGE_MIN_ROWS:
+            return False
+        staging = Staging(work, n, values_insert)  # the workers start now
+        try:
+            rebuild = self._drop_indexes(rows)
+            staging.copy_records(self._c, batch_id)
+            for ev in events:
+                if len(ev):
+                    self._append(ev, EVENT_COLS, "record_events", batch_id)
+            self._rebuild(rebuild)  # the workers bind the subjects meanwhile
+            staging.copy_subjects(self._c, stamp(created_at))
+        finally:
+            staging.close()
+        return True
+
+    def _rebuild(self, statements: Sequence[str]) -> None:
+        if statements and not is_pg(self._c):
+            # SQLite's sorter may use helper threads for CREATE INDEX; they cost nothing idle.
+            self._c.exec_driver_sql(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
+        for sql in statements:
+            self._c.exec_driver_sql(sql)
 
     def _append(self, cols: Any, names: Sequence[str], table: str, batch_id: int) -> None:
         n = len(cols)

@@ -8,13 +8,14 @@ chunk shares one ``str`` per distinct value instead of allocating one per row.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.services.ingest.fields import IntArray, Progress, as_np
+from socialcredit.services.ingest.fields import BoolArray, IntArray, Progress, as_np
 from socialcredit.services.ingest.plan import Plan
 from socialcredit.services.ingest.validate import Validated
 from socialcredit.store.ports import EventColumns, RecordColumns, SubjectColumns
@@ -82,13 +83,38 @@ def events(v: Validated, p: Plan, lo: int, hi: int) -> EventColumns:
     )
 
 
-def subjects(v: Validated, p: Plan) -> SubjectColumns:
-    """The subjects the new records name, each once, in identifier order.
+@dataclass
+class _Subjects:
+    """The subjects to insert, each once, in identifier order, still as Arrow arrays."""
 
-    An identifier's first occurrence gives its row: record subjects (in line order) come
-    before legal representatives, so a person's own record names them when it can. Sorted,
-    the inserts into the subjects B-tree stay local.
-    """
+    ids: pa.Array
+    names: pa.Array
+    person: BoolArray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def columns(self, lo: int, hi: int) -> SubjectColumns:
+        """Rows ``lo`` to ``hi`` (exclusive) as the store's columns."""
+        kept, pers = self.ids.slice(lo, hi - lo), self.person[lo:hi]
+
+        def part(a: int, b: int) -> pa.Array:
+            return pc.utf8_slice_codeunits(kept, a, b)
+
+        apers = pa.array(pers)
+        born = pc.binary_join_element_wise(part(6, 10), part(10, 12), part(12, 14), "-")
+        region = pc.if_else(apers, part(0, 6), part(2, 8))
+        kinds = np.where(pers, "person", "enterprise").astype(object)
+        return SubjectColumns(
+            id=_values(kept, False),
+            kind=kinds.tolist(),
+            name=_values(self.names.slice(lo, hi - lo), True),
+            birth_date=_values(pc.if_else(apers, born, pa.scalar(None, pa.string())), True),
+            region_code=_values(region, True),
+        )
+
+
+def _subjects(v: Validated, p: Plan) -> _Subjects:
     rows = p.new_rows
     reps = rows[v.rep.person[rows]]
     sel, rsel = pa.array(rows), pa.array(reps)
@@ -101,26 +127,60 @@ def subjects(v: Validated, p: Plan) -> SubjectColumns:
         ]
     )
     person = np.concatenate([v.ids.person[rows], np.ones(len(reps), dtype=np.bool_)])
-    _u, first = np.unique(as_np(pc.dictionary_encode(ids).indices), return_index=True)
-    kept = ids.take(pa.array(first))
-    order = as_np(pc.sort_indices(kept)).astype(np.int64)
-    first = first[order]
-    kept = kept.take(pa.array(order))
-    pers = pa.array(person[first])
+    # Arrow's sort is stable: the first of each run of equal ids is its first occurrence.
+    order = pa.array(as_np(pc.sort_indices(ids)).astype(np.int64))
+    ids = ids.take(order)
+    starts = np.ones(len(ids), dtype=np.bool_)
+    if len(ids) > 1:
+        starts[1:] = as_np(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)))
+    first = as_np(order)[starts]
+    at = pa.array(first)
+    return _Subjects(ids.filter(pa.array(starts)), names.take(at), person[first])
 
-    def part(lo: int, hi: int) -> pa.Array:
-        return pc.utf8_slice_codeunits(kept, lo, hi)
 
-    born = pc.binary_join_element_wise(part(6, 10), part(10, 12), part(12, 14), "-")
-    region = pc.if_else(pers, part(0, 6), part(2, 8))
-    kinds = np.where(person[first], "person", "enterprise").astype(object)
-    return SubjectColumns(
-        id=_values(kept, False),
-        kind=kinds.tolist(),
-        name=_values(names.take(pa.array(first)), True),
-        birth_date=_values(pc.if_else(pers, born, pa.scalar(None, pa.string())), True),
-        region_code=_values(region, True),
-    )
+def subjects(v: Validated, p: Plan) -> SubjectColumns:
+    """The subjects the new records name, each once, in identifier order.
+
+    An identifier's first occurrence gives its row: record subjects (in line order) come
+    before legal representatives, so a person's own record names them when it can. Sorted,
+    the inserts into the subjects B-tree stay local.
+    """
+    s = _subjects(v, p)
+    return s.columns(0, len(s))
+
+
+class Work:
+    """A batch's new records and subjects in parts a store may build in parallel
+    (:class:`~socialcredit.store.sql_stage.StagedWork`): part ``k`` of ``n`` is the ``k``-th
+    share of the lines (records) and of the sorted identifiers (subjects), so the parts
+    concatenated are exactly what :func:`chunks` and :func:`subjects` give."""
+
+    def __init__(self, v: Validated, p: Plan, size: int) -> None:
+        self._v, self._p, self._size = v, p, size
+        self._subjects: _Subjects | None = None
+
+    @staticmethod
+    def _share(total: int, k: int, n: int) -> tuple[int, int]:
+        return total * k // n, total * (k + 1) // n
+
+    def records(self, k: int, n: int) -> Iterator[RecordColumns]:
+        lo, hi = self._share(self._v.table.num_rows, k, n)
+        for a in range(lo, hi, self._size):
+            yield records(self._v, self._p, a, min(hi, a + self._size))
+
+    def subjects(self, k: int, n: int) -> SubjectColumns:
+        # Each worker selects them all (in parallel, after its records, while the parent
+        # copies records and rebuilds indexes) and keeps its share.
+        if self._subjects is None:
+            self._subjects = _subjects(self._v, self._p)
+        lo, hi = self._share(len(self._subjects), k, n)
+        return self._subjects.columns(lo, hi)
+
+    def events(self) -> Iterator[EventColumns]:
+        n = self._v.table.num_rows
+        if len(self._p.event_rows):
+            for lo in range(0, n, self._size):
+                yield events(self._v, self._p, lo, min(n, lo + self._size))
 
 
 def chunks(

@@ -30,6 +30,7 @@ from socialcredit.services.ingest.read import (
 )
 from socialcredit.services.ingest.validate import validate
 from socialcredit.store.ports import UnitOfWork
+from socialcredit.store.sql_stage import StagedIngest
 
 WRITE_CHUNK = 250_000  # lines per chunk handed to the store (bounds the Python objects alive)
 
@@ -103,13 +104,24 @@ def _ingest(
             duplicates=p.duplicates,
             rejected=bad_lines,
         )
-        uow.ingest.write(
-            batch_id,
-            now,
-            columns.chunks(v, p, WRITE_CHUNK, progress),
-            rows=len(p.new_rows),
-            subjects=columns.subjects(v, p),
-        )
+        rows = len(p.new_rows)
+        ingest = uow.ingest
+        if isinstance(ingest, StagedIngest):
+            work = columns.Work(v, p, WRITE_CHUNK)
+            staged = ingest.write_staged(batch_id, now, work, work.events(), rows=rows)
+        else:
+            staged = False
+        if staged:
+            if progress is not None:
+                progress(parsed.table.num_rows)
+        else:
+            ingest.write(
+                batch_id,
+                now,
+                columns.chunks(v, p, WRITE_CHUNK, progress),
+                rows=rows,
+                subjects=columns.subjects(v, p),
+            )
         uow.commit()
     return IngestReport(
         batch_id, source, sha256, parsed.total_lines, accepted, p.duplicates, problems

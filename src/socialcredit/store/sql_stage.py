@@ -1,0 +1,197 @@
+"""Staged bulk writes on SQLite: forked workers bind rows into throwaway files, one process
+copies them in.
+
+Turning Arrow columns into Python objects and binding them through pysqlite costs several
+microseconds a row under the GIL, in one process, while ``INSERT ... SELECT`` from an
+attached SQLite file costs well under one. So a large batch is split by line range (records)
+and by identifier range (subjects) across forked workers (copy-on-write: the validated batch
+is not copied), each of which writes its share into a staging file of its own, with no
+journal and no fsync: it is scratch, rebuilt from the batch if anything goes wrong. The
+real transaction then attaches the files and copies their rows in order, so the rows, their
+order and the durability of the commit are those of the serial path.
+
+A worker reports ``R`` (records staged), ``S`` (subjects staged) or ``E`` and a traceback on
+a pipe; an error or a worker that dies becomes a :class:`StagingError` in the parent, which
+rolls the batch back like any other failure. Workers end with ``os._exit`` and never touch
+the parent's connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import tempfile
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import Connection, Engine, event
+
+from socialcredit.store.ports import EventColumns, RecordColumns, SubjectColumns
+
+STAGE_MIN_ROWS = 50_000  # below this, forking costs more than it saves
+ATTACHED = "socialcredit_staged"  # Connection.info key: staging aliases to detach at checkin
+
+
+class StagingError(RuntimeError):
+    """A staging worker failed; the batch is rolled back."""
+
+
+@runtime_checkable
+class StagedWork(Protocol):
+    """A batch's new rows, buildable in parts: part ``k`` of ``n`` of each, in order."""
+
+    def records(self, k: int, n: int) -> Iterator[RecordColumns]: ...
+
+    def subjects(self, k: int, n: int) -> SubjectColumns: ...
+
+
+@runtime_checkable
+class StagedIngest(Protocol):
+    """An ingest repository that can take a batch as :class:`StagedWork`."""
+
+    def write_staged(
+        self,
+        batch_id: int,
+        created_at: dt.datetime,
+        work: StagedWork,
+        events: Iterable[EventColumns],
+        *,
+        rows: int,
+    ) -> bool: ...
+
+
+def workers() -> int:
+    """Staging workers to fork: one per core, none where fork does not exist."""
+    if not hasattr(os, "fork"):
+        return 0
+    n = os.cpu_count() or 1
+    return min(n, 4) if n > 1 else 0
+
+
+Insert = Callable[[Any, str, Sequence[str], Sequence[list[Any]]], None]
+
+
+def _stage_file(path: Path, table: str, parts: Iterable[Any], insert: Insert) -> None:
+    raw = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072"):
+            raw.execute(f"PRAGMA {pragma}")
+        created = False
+        raw.execute("BEGIN")
+        for cols in parts:
+            if not created:
+                raw.execute(f"CREATE TABLE {table} ({', '.join(cols.COLUMNS)})")
+                created = True
+            if len(cols):
+                insert(raw, table, cols.COLUMNS, [getattr(cols, c) for c in cols.COLUMNS])
+        raw.execute("COMMIT")
+    finally:
+        raw.close()
+
+
+def _stage(
+    paths: tuple[Path, Path], work: StagedWork, k: int, n: int, out: int, insert: Insert
+) -> None:
+    """In the worker: records part ``k``, then subjects part ``k``, each into a file of its
+    own (the parent reads the first while this writes the second)."""
+    _stage_file(paths[0], "records", work.records(k, n), insert)
+    os.write(out, b"R")
+    _stage_file(paths[1], "subjects", [work.subjects(k, n)], insert)
+    os.write(out, b"S")
+
+
+def _detach(dbapi_conn: Any, record: Any) -> None:
+    # An attached file stays locked until the batch's transaction ends; the pool hands the
+    # connection back after commit or rollback, which is the first moment DETACH may run.
+    for alias in record.info.pop(ATTACHED, ()):
+        if dbapi_conn is not None:
+            dbapi_conn.execute(f"DETACH DATABASE {alias}")
+
+
+def _listen(engine: Engine) -> None:
+    if not event.contains(engine, "checkin", _detach):
+        event.listen(engine, "checkin", _detach)
+
+
+class Staging:
+    """Forked workers staging a batch; iterate :meth:`ready` for each part as it lands."""
+
+    def __init__(self, work: StagedWork, n: int, insert: Insert) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="socialcredit-stage-")
+        d = Path(self._dir.name)
+        self.paths = [(d / f"records{k}.db", d / f"subjects{k}.db") for k in range(n)]
+        self._pids: list[int] = []
+        self._pipes: list[int] = []
+        for k in range(n):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker
+                code = 0
+                try:
+                    os.close(r)
+                    _stage(self.paths[k], work, k, n, w, insert)
+                except BaseException:
+                    os.write(w, b"E" + traceback.format_exc().encode()[-4000:])
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.close(w)
+            self._pids.append(pid)
+            self._pipes.append(r)
+
+    def wait(self, k: int, what: bytes) -> None:
+        """Block until worker ``k`` reports ``what`` (R or S); raise what it reports instead."""
+        got = os.read(self._pipes[k], 1)
+        if got == what:
+            return
+        rest = b""
+        while chunk := os.read(self._pipes[k], 65536):
+            rest += chunk
+        detail = rest.decode(errors="replace") or "it exited without a word"
+        raise StagingError(f"staging worker {k} failed:\n{detail}")
+
+    def _attach(self, conn: Connection, path: Path) -> str:
+        attached: list[str] = conn.info.setdefault(ATTACHED, [])
+        alias = f"staged_{len(attached)}"
+        _listen(conn.engine)
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+        attached.append(alias)
+        return alias
+
+    def copy_records(self, conn: Connection, batch_id: int) -> None:
+        """Append every part's records, part by part as each is staged (ids ascending)."""
+        names = ", ".join(RecordColumns.COLUMNS)
+        for k in range(len(self.paths)):
+            self.wait(k, b"R")
+            alias = self._attach(conn, self.paths[k][0])
+            conn.exec_driver_sql(
+                f"INSERT INTO records ({names}, batch_id) "
+                f"SELECT {names}, ? FROM {alias}.records ORDER BY rowid",
+                (batch_id,),
+            )
+
+    def copy_subjects(self, conn: Connection, created: str) -> None:
+        """Insert the subjects not stored yet, part by part (identifier order)."""
+        names = ", ".join(SubjectColumns.COLUMNS)
+        for k in range(len(self.paths)):
+            self.wait(k, b"S")
+            alias = self._attach(conn, self.paths[k][1])
+            conn.exec_driver_sql(
+                f"INSERT OR IGNORE INTO subjects ({names}, created_at) "
+                f"SELECT {names}, ? FROM {alias}.subjects ORDER BY rowid",
+                (created,),
+            )
+
+    def close(self) -> None:
+        for fd in self._pipes:
+            os.close(fd)
+        for pid in self._pids:
+            try:
+                os.kill(pid, 9)  # only if still running: a failed batch does not wait for it
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        self._dir.cleanup()  # unlinked; the attached handles keep the files until detach
