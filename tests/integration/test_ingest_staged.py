@@ -176,3 +176,14 @@ def test_a_worker_that_dies_is_reported(
         ingest_table(SqlUnitOfWork(eng), batch(), source="b", pack=pack, today=TODAY)
     assert dump(eng)["records"] == []
     eng.dispose()
+
+
+def test_a_worker_with_an_empty_share_stages_nothing(
+    tmp_path: Path, pack: RulePack, staged: None
+) -> None:
+    eng = sqlite_engine(tmp_path / "r.db", pack)
+    t = pa.table({f: pa.array([v], pa.string()) for f, v in row("only").items()})
+    report = ingest_table(SqlUnitOfWork(eng), t, source="b", pack=pack, today=TODAY)
+    assert (report.accepted, report.rejected) == (1, ())
+    assert [r[2] for r in dump(eng)["records"]] == ["only"]
+    eng.dispose()

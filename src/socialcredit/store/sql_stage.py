@@ -64,7 +64,7 @@ class StagedIngest(Protocol):
 
 
 def workers() -> int:
-    """Staging workers to fork: one per core, none where fork does not exist."""
+    """Staging workers to fork: one per core (at most 4), none on one core or without fork."""
     if not hasattr(os, "fork"):
         return 0
     n = os.cpu_count() or 1
@@ -74,17 +74,18 @@ def workers() -> int:
 Insert = Callable[[Any, str, Sequence[str], Sequence[list[Any]]], None]
 
 
-def _stage_file(path: Path, table: str, parts: Iterable[Any], insert: Insert) -> None:
+def _stage_file(
+    path: Path, table: str, names: Sequence[str], parts: Iterable[Any], insert: Insert
+) -> None:
     raw = sqlite3.connect(path, isolation_level=None)
     try:
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072"):
             raw.execute(f"PRAGMA {pragma}")
-        created = False
+        # No declared types: values keep the storage class they were bound with, and the
+        # real table's affinities apply when they are copied in, as when bound directly.
+        raw.execute(f"CREATE TABLE {table} ({', '.join(names)})")
         raw.execute("BEGIN")
         for cols in parts:
-            if not created:
-                raw.execute(f"CREATE TABLE {table} ({', '.join(cols.COLUMNS)})")
-                created = True
             if len(cols):
                 insert(raw, table, cols.COLUMNS, [getattr(cols, c) for c in cols.COLUMNS])
         raw.execute("COMMIT")
@@ -97,9 +98,9 @@ def _stage(
 ) -> None:
     """In the worker: records part ``k``, then subjects part ``k``, each into a file of its
     own (the parent reads the first while this writes the second)."""
-    _stage_file(paths[0], "records", work.records(k, n), insert)
+    _stage_file(paths[0], "records", RecordColumns.COLUMNS, work.records(k, n), insert)
     os.write(out, b"R")
-    _stage_file(paths[1], "subjects", [work.subjects(k, n)], insert)
+    _stage_file(paths[1], "subjects", SubjectColumns.COLUMNS, [work.subjects(k, n)], insert)
     os.write(out, b"S")
 
 
@@ -117,7 +118,8 @@ def _listen(engine: Engine) -> None:
 
 
 class Staging:
-    """Forked workers staging a batch; iterate :meth:`ready` for each part as it lands."""
+    """Forked workers staging a batch; :meth:`copy_records` then :meth:`copy_subjects` copy
+    each part in as soon as it is staged; :meth:`close` reaps the workers, files and all."""
 
     def __init__(self, work: StagedWork, n: int, insert: Insert) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="socialcredit-stage-")
