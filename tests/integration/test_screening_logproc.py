@@ -93,3 +93,18 @@ def test_a_failing_commit_reaches_flush(engine: Engine) -> None:
         with contextlib.suppress(OSError):
             proc.stdin.close()  # type: ignore[union-attr]
         w._stop.set()
+
+
+def test_rows_shipped_before_the_server_dies_are_committed(engine: Engine) -> None:
+    """The server killed: its end of the pipe closes; the child commits what it got, exits."""
+    w = ProcessLogWriter(engine, interval=60)
+    w.start()
+    for n in range(300):
+        w.screening(_row(n))
+    assert w.ship() == 300
+    proc = w._proc
+    assert proc is not None and proc.stdin is not None
+    proc.stdin.close()  # what the kernel does to a killed server's pipe
+    assert proc.wait(timeout=30) == 0
+    w._stop.set()
+    assert _count(engine) == 300
