@@ -30,6 +30,10 @@ class Registry:
     calendar: WorkCalendar
     uow: Callable[[], UnitOfWork]
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    # (zone, day, its first instant, the next day's first instant): every screening asks
+    _day: tuple[str, dt.date, dt.datetime, dt.datetime] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -41,7 +45,20 @@ class Registry:
 
     def today(self) -> dt.date:
         """Today in the registry's time zone: restrictions end at midnight there."""
-        return self.now().astimezone(self.tz).date()
+        now = self.now()
+        d = self._day
+        if (
+            d is not None
+            and now.tzinfo is not None
+            and d[2] <= now < d[3]
+            and d[0] == self.settings.timezone
+        ):
+            return d[1]
+        tz = self.tz
+        day = now.astimezone(tz).date()
+        start = dt.datetime.combine(day, dt.time(), tz)
+        self._day = (tz.key, day, start, dt.datetime.combine(day + dt.timedelta(1), dt.time(), tz))
+        return day
 
 
 def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Registry:
