@@ -14,6 +14,7 @@ is enforced, the very day it happens, with no job rebuilding the index.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -56,10 +57,14 @@ class Schema:
         reasons = tuple(sorted({c.reason_code for c in pack.categories.values()}))
         return cls(pack.version, sectors, reasons)
 
+    @functools.cached_property
+    def _bits(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.sectors)}
+
     def bit(self, sector: str) -> int:
         try:
-            return self.sectors.index(sector)
-        except ValueError:
+            return self._bits[sector]
+        except KeyError:
             raise KeyError(
                 f"sector {sector!r} is not in rule pack {self.rulepack_version}"
             ) from None

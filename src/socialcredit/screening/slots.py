@@ -126,13 +126,13 @@ class KeySlots:
 
     def lookup_one(self, key: int) -> int:
         """The scalar path: same table, Python ints, no array allocated."""
-        for lv in self.levels:
+        for lv in self.levels:  # .item(): a Python int at once, no NumPy scalar between
             home = _home_one(key, lv.seed, lv.nslots)
-            w0 = int(lv.table[home])
+            w0 = lv.table.item(home)
             if w0 & ((1 << 63) - 1) == key:
-                return int(lv.values[home])
-            if int(lv.table[home + 1]) & ((1 << 63) - 1) == key:
-                return int(lv.values[home + 1])
+                return int(lv.values.item(home))
+            if lv.table.item(home + 1) & ((1 << 63) - 1) == key:
+                return int(lv.values.item(home + 1))
             if w0 < (1 << 63):
                 return -1
         n = len(self.tail_keys)
@@ -142,8 +142,8 @@ class KeySlots:
             # interval). The plain-ndarray view skips np.memmap's Python-level __getitem__.
             tail = self.tail_keys.view(np.ndarray)
             pos = bisect_left(tail, key)
-            if pos < n and int(tail[pos]) == key:
-                return int(self.tail_values[pos])
+            if pos < n and tail.item(pos) == key:
+                return int(self.tail_values.item(pos))
         return -1
 
     def items(self) -> tuple[U64, npt.NDArray[np.unsignedinteger]]:
