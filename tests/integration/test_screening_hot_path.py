@@ -75,6 +75,17 @@ def test_log_writer_stores_rows_as_sqlalchemy_would(engine: Engine) -> None:
     assert (refused.key_prefix, refused.reason, refused.at) == ("abc123", "sector_not_served", at)
 
 
+def test_log_writer_stores_unix_time_as_the_same_datetime(engine: Engine) -> None:
+    at = dt.datetime(2026, 5, 1, 8, 30, 0, 123456)
+    w = LogWriter(engine)
+    w.screening(_row(1, at.replace(tzinfo=dt.UTC).timestamp()))  # type: ignore[arg-type]
+    w.refusal((at.replace(tzinfo=dt.UTC).timestamp(), "AIR", "k", "rail", "p", None, "x"))
+    assert w.flush() == 2
+    with engine.connect() as conn:
+        assert conn.execute(select(screening_log.c.at)).scalar_one() == at
+        assert conn.execute(select(screening_refusals.c.at)).scalar_one() == at
+
+
 def test_log_writer_keeps_rows_when_a_write_fails(engine: Engine) -> None:
     w = LogWriter(engine)
     at = dt.datetime(2026, 5, 1, 8, 30)

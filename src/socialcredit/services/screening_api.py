@@ -54,10 +54,6 @@ class Request(NamedTuple):
     reference: str | None = None
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
@@ -176,7 +172,7 @@ class ScreeningRuntime:
         audit.warning("refused %s for %s (key %s): %s", sector, who.party.code, who.prefix, reason)
         self.writer.refusal(  # in the order of REFUSAL_COLUMNS
             (
-                _utcnow(),
+                time.time(),  # Unix time: the log writer makes it a datetime
                 who.party.code,
                 who.prefix,
                 sector[:64],
@@ -247,7 +243,7 @@ class ScreeningRuntime:
     ) -> Row:
         return (  # in the order of SCREENING_COLUMNS
             sid,
-            _utcnow(),
+            time.time(),  # Unix time: the log writer makes it a datetime
             who.party.code,
             subject,
             req.sector,
