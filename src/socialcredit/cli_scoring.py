@@ -7,6 +7,8 @@ socialcredit scores residence ID --region 371082 --since 2015-03-01 | follow [--
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -196,10 +198,23 @@ def scores_follow(
         if not keep_watching:
             show(follow_changes(reg, day or reg.today()))
             return
+        # Ctrl-C (or SIGTERM) ends the watch after the round in progress; a second Ctrl-C
+        # interrupts at once.
+        stop = threading.Event()
+
+        def ask_to_stop(signum: int, frame: object) -> None:
+            if stop.is_set() and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            stop.set()
+
+        old = {s: signal.signal(s, ask_to_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            watch(reg, lambda: day or reg.today(), interval=interval, report=show)
+            watch(reg, lambda: day or reg.today(), interval=interval, report=show, stop=stop)
         except KeyboardInterrupt:
             return
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
 
 
 def register(app: typer.Typer) -> None:

@@ -375,7 +375,12 @@ def test_scores_follow_watch_runs_as_a_process_and_stops_on_sigint(
         assert scoring.subject_scores(reg, DEBTOR, ON)[0]["history"][-1]["score"] == 980
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # no stray process for later tests to trip over
+            out, err = proc.communicate()
+            pytest.fail(f"scores follow --watch did not stop on SIGINT within 30 s: {err}")
     assert proc.returncode == 0, err
     assert '"rescored"' in out and "Traceback" not in err
 

@@ -14,7 +14,7 @@ re-asks for ids below the marks whose transactions had not committed yet.
 from __future__ import annotations
 
 import datetime as dt
-import time
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -101,18 +101,23 @@ def watch(
     interval: float = 2.0,
     rounds: int | None = None,
     report: Callable[[dict[str, Any]], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Follow until interrupted (or for ``rounds``); returns the subjects rescored."""
+    """Follow until ``stop`` is set (or for ``rounds``); returns the subjects rescored.
+
+    ``stop`` is checked between rounds, never inside one: the CLI sets it on Ctrl-C or
+    SIGTERM, so an interrupt cannot land inside a transaction or the connection pool."""
+    stop = stop or threading.Event()
     with _read(reg) as conn:
         feed = load_feed(conn)
     total = 0
     n = 0
-    while rounds is None or n < rounds:
+    while (rounds is None or n < rounds) and not stop.is_set():
         n += 1
         got = follow_changes(reg, on(), feed)
         total += got["rescored"]
         if report is not None and got["changes"]:
             report(got)
         if not got["changes"]:
-            time.sleep(interval)
+            stop.wait(interval)
     return total
