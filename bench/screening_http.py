@@ -1,6 +1,6 @@
 """Single screenings over HTTP: POST /v1/screenings beside a trivial endpoint, same server.
 
-    .venv/bin/python bench/screening_http.py                  # 100,000 people, 3 rounds x 5 s
+    .venv/bin/python bench/screening_http.py                  # 100,000 people, 5 rounds x 5 s
     .venv/bin/python bench/screening_http.py --individuals 20000 --rate 500 --rounds 3
 
 Builds a throwaway SQLite registry (``socialcredit generate``), registers a relying party,
@@ -149,7 +149,7 @@ def main() -> None:
     ap.add_argument("--individuals", type=int, default=100_000)
     ap.add_argument("--enterprises", type=int, default=5_000)
     ap.add_argument("--seconds", type=int, default=5, help="per run")
-    ap.add_argument("--rounds", type=int, default=3, help="ping + screening runs, alternated")
+    ap.add_argument("--rounds", type=int, default=5, help="ping + screening runs, alternated")
     ap.add_argument("--connections", type=int, default=16, help="wrk's closed loop")
     ap.add_argument("--rate", type=float, default=500.0, help="open loop: requests a second")
     ap.add_argument("--open-connections", type=int, default=32, help="open loop's pool")
