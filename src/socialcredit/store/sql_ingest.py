@@ -75,16 +75,8 @@ def _flat(columns: Sequence[list[Any]], n: int) -> list[Any]:
     return flat
 
 
-def _values_insert(
-    conn: Connection,
-    table: str,
-    names: Sequence[str],
-    columns: Sequence[list[Any]],
-    *,
-    verb: str = "INSERT",
-) -> None:
-    """Insert rows given as columns with multi-row VALUES statements (SQLite)."""
-    values_insert(conn.connection.driver_connection, table, names, columns, verb=verb)
+def _raw(conn: Connection) -> Any:
+    return conn.connection.driver_connection
 
 
 def values_insert(
@@ -95,7 +87,8 @@ def values_insert(
     *,
     verb: str = "INSERT",
 ) -> None:
-    """:func:`_values_insert` on a DB-API sqlite3 connection (a staging worker's own)."""
+    """Insert rows given as columns with multi-row VALUES statements, on a DB-API sqlite3
+    connection (the batch's own, or a staging worker's)."""
     k = len(names)
     n = len(columns[0])
     flat = _flat(columns, n)
@@ -318,7 +311,7 @@ class SqlIngest:
             copy_rows(self._c, table, names, zip(*data, [batch_id] * n, strict=True))
         else:
             data = [getattr(cols, k) for k in names[:-1]]
-            _values_insert(self._c, table, names, [*data, [batch_id] * n])
+            values_insert(_raw(self._c), table, names, [*data, [batch_id] * n])
 
     def _add_subjects(self, subjects: SubjectColumns, created: str) -> None:
         """Insert the subjects whose id is not stored yet, in the order given."""
@@ -343,6 +336,6 @@ class SqlIngest:
             )
             return
         data = [getattr(subjects, k) for k in SubjectColumns.COLUMNS]
-        _values_insert(
-            self._c, "subjects", SUBJECT_COLS, [*data, [created] * n], verb="INSERT OR IGNORE"
+        values_insert(
+            _raw(self._c), "subjects", SUBJECT_COLS, [*data, [created] * n], verb="INSERT OR IGNORE"
         )

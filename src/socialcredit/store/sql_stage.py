@@ -165,26 +165,32 @@ class Staging:
 
     def copy_records(self, conn: Connection, batch_id: int) -> None:
         """Append every part's records, part by part as each is staged (ids ascending)."""
-        names = ", ".join(RecordColumns.COLUMNS)
-        for k in range(len(self.paths)):
-            self.wait(k, b"R")
-            alias = self._attach(conn, self.paths[k][0])
-            conn.exec_driver_sql(
-                f"INSERT INTO records ({names}, batch_id) "
-                f"SELECT {names}, ? FROM {alias}.records ORDER BY rowid",
-                (batch_id,),
-            )
+        self._copy(conn, 0, b"R", "INSERT", "records", RecordColumns.COLUMNS, "batch_id", batch_id)
 
     def copy_subjects(self, conn: Connection, created: str) -> None:
         """Insert the subjects not stored yet, part by part (identifier order)."""
-        names = ", ".join(SubjectColumns.COLUMNS)
+        cols = SubjectColumns.COLUMNS
+        self._copy(conn, 1, b"S", "INSERT OR IGNORE", "subjects", cols, "created_at", created)
+
+    def _copy(
+        self,
+        conn: Connection,
+        file: int,
+        signal: bytes,
+        verb: str,
+        table: str,
+        columns: Sequence[str],
+        extra: str,
+        value: object,
+    ) -> None:
+        names = ", ".join(columns)
         for k in range(len(self.paths)):
-            self.wait(k, b"S")
-            alias = self._attach(conn, self.paths[k][1])
+            self.wait(k, signal)
+            alias = self._attach(conn, self.paths[k][file])
             conn.exec_driver_sql(
-                f"INSERT OR IGNORE INTO subjects ({names}, created_at) "
-                f"SELECT {names}, ? FROM {alias}.subjects ORDER BY rowid",
-                (created,),
+                f"{verb} INTO {table} ({names}, {extra}) "
+                f"SELECT {names}, ? FROM {alias}.{table} ORDER BY rowid",
+                (value,),
             )
 
     def close(self) -> None:
