@@ -56,14 +56,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.services import scoring
-from socialcredit.services.generate import generate_population, generate_record_batches
-from socialcredit.services.ingest import ingest_table
-from socialcredit.services.registry import Registry, open_registry
-from socialcredit.services.report import build_report
-from socialcredit.services.report_render import write_report
+from socialcredit.registry.ingest import ingest_table
+from socialcredit.registry.seed import seed_reference_authorities
+from socialcredit.reports.figures import build_report
+from socialcredit.reports.render import write_report
+from socialcredit.runtime.registry import Registry, open_registry
+from socialcredit.scoring import service as scoring
 from socialcredit.settings import Settings
-from socialcredit.store.seed import seed_reference_authorities
+from socialcredit.synthetic.generate import generate_population, generate_record_batches
 
 YEAR = 2025
 FLIGHTS_BLOCKED = 17_460_000

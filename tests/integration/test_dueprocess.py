@@ -29,9 +29,9 @@ from tests.integration.dueprocess_support import (
     set_contact,
 )
 
-from socialcredit.services import notices
-from socialcredit.services.registry import Registry
-from socialcredit.services.subjects import check
+from socialcredit.dueprocess import notices
+from socialcredit.registry.subjects import check
+from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_screening import subject_changes
 from socialcredit.web.app import create_app
 

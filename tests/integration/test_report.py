@@ -35,13 +35,13 @@ from sqlalchemy import insert
 from socialcredit.domain.identity import ric_check_char
 from socialcredit.domain.records import Authority
 from socialcredit.errors import InvalidInput
-from socialcredit.services import scoring
-from socialcredit.services.ingest import ingest_bytes
-from socialcredit.services.registry import Registry, open_registry
-from socialcredit.services.report import build_report
-from socialcredit.services.report_render import to_csv, to_html, write_report
+from socialcredit.registry.ingest import ingest_bytes
+from socialcredit.registry.seed import seed_reference_authorities
+from socialcredit.reports.figures import build_report
+from socialcredit.reports.render import to_csv, to_html, write_report
+from socialcredit.runtime.registry import Registry, open_registry
+from socialcredit.scoring import service as scoring
 from socialcredit.settings import Settings
-from socialcredit.store.seed import seed_reference_authorities
 from socialcredit.store.tables_dueprocess import cases, notices
 from socialcredit.store.tables_screening import screening_log
 
