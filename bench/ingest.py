@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialcredit.domain.identity import RIC_CHECK, RIC_WEIGHTS, USCC_ALPHABET
+from socialcredit.registry.authorities import reference_authorities, seed_reference_authorities
 from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.seed import reference_authorities, seed_reference_authorities
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.store import SqlUnitOfWork, make_engine, migrate
 

@@ -56,8 +56,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.registry.ingest import ingest_table
-from socialcredit.registry.seed import seed_reference_authorities
 from socialcredit.reports.figures import build_report
 from socialcredit.reports.render import write_report
 from socialcredit.runtime.registry import Registry, open_registry

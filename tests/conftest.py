@@ -36,7 +36,7 @@ import pytest
 from sqlalchemy import Engine
 
 from socialcredit.domain.rules import RulePack
-from socialcredit.registry.seed import seed_reference_authorities
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.store import SqlUnitOfWork, make_engine, migrate
 from socialcredit.store.fake import FakeUnitOfWork

@@ -24,7 +24,7 @@ app = typer.Typer(
 @app.command()
 def init(as_json: JsonOpt = False) -> None:
     """Create or upgrade the database and register the reference authorities."""
-    from socialcredit.registry.seed import seed_reference_authorities
+    from socialcredit.registry.authorities import seed_reference_authorities
 
     with errors(as_json):
         reg = cli_registry(migrate=True)

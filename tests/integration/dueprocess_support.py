@@ -106,7 +106,7 @@ def make_registry(db_url: str, clock: Clock, smtp_port: int) -> Registry:
 
 
 def ingest(reg: Registry, rows: list[dict[str, Any]], today: str) -> None:
-    from socialcredit.registry.seed import seed_reference_authorities
+    from socialcredit.registry.authorities import seed_reference_authorities
 
     with reg.uow() as uow:
         seed_reference_authorities(uow, reg.pack)

@@ -35,8 +35,8 @@ from sqlalchemy import insert
 from socialcredit.domain.identity import ric_check_char
 from socialcredit.domain.records import Authority
 from socialcredit.errors import InvalidInput
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.registry.ingest import ingest_bytes
-from socialcredit.registry.seed import seed_reference_authorities
 from socialcredit.reports.figures import build_report
 from socialcredit.reports.render import to_csv, to_html, write_report
 from socialcredit.runtime.registry import Registry, open_registry

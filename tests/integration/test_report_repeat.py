@@ -15,8 +15,8 @@ from typing import Any
 
 from socialcredit.domain.identity import parse_subject_id, ric_check_char
 from socialcredit.domain.restrictions import assess
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.registry.ingest import ingest_bytes
-from socialcredit.registry.seed import seed_reference_authorities
 from socialcredit.reports.figures import build_report
 from socialcredit.runtime.registry import open_registry
 from socialcredit.settings import Settings

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from socialcredit.domain.identity import ric_check_char
 from socialcredit.domain.records import Authority
 from socialcredit.errors import InvalidInput
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.registry.ingest import ingest_bytes
-from socialcredit.registry.seed import seed_reference_authorities
 from socialcredit.runtime.registry import Registry, open_registry
 from socialcredit.scoring import service as scoring
 from socialcredit.settings import Settings

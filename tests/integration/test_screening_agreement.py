@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 from socialcredit.domain.identity import SubjectId, parse_subject_id, ric_check_char
 from socialcredit.domain.restrictions import assess
+from socialcredit.registry.authorities import reference_authorities, seed_reference_authorities
 from socialcredit.registry.feed import events_by_subject
 from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.seed import reference_authorities, seed_reference_authorities
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.runtime.registry import Registry, open_registry
 from socialcredit.screening.api import Request, ScreeningRuntime

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from socialcredit.domain.identity import ric_check_char
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.seed import seed_reference_authorities
 from socialcredit.runtime.registry import open_registry
 from socialcredit.screening.api import Request, ScreeningRuntime
 from socialcredit.screening.parties import add_party

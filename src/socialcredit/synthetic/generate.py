@@ -32,6 +32,7 @@ use the reserved ``example.*`` domains, and no identifier is drawn from real peo
 
 from __future__ import annotations
 
+from socialcredit.registry.authorities import reference_authorities
 from socialcredit.synthetic.population import (
     SUBJECT_SCHEMA,
     Population,
@@ -47,7 +48,6 @@ from socialcredit.synthetic.records import (
     SCHEMA,
     generate_record_batches,
     generate_records,
-    reference_authorities,
 )
 from socialcredit.synthetic.writers import write_records
 

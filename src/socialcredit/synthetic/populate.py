@@ -15,11 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from socialcredit.registry.authorities import reference_authorities
 from socialcredit.registry.ingest import ingest_table
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.ports import Subject
 from socialcredit.synthetic.population import generate_population
-from socialcredit.synthetic.records import generate_records, reference_authorities
+from socialcredit.synthetic.records import generate_records
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 50_000

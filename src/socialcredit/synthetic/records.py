@@ -59,6 +59,8 @@ import pyarrow.compute as pc
 
 from socialcredit.domain.records import Authority
 from socialcredit.domain.rules import RulePack, TermKind
+from socialcredit.registry.authorities import court_county, reference_authorities
+from socialcredit.registry.regions import PROVINCES, load_regions
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.synthetic.population import (
     EPOCH,
@@ -67,7 +69,6 @@ from socialcredit.synthetic.population import (
     _steps,
     _years_before,
 )
-from socialcredit.synthetic.regions import COURTS, PROVINCES, load_regions
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
@@ -215,18 +216,6 @@ KIND_WEIGHTS: dict[str, dict[str, float]] = {
 }
 
 # National authorities and the reference courts. Court codes are SPC-<province>-<district>.
-AGENCIES: tuple[tuple[str, str, str], ...] = (
-    ("STA", "国家税务总局", "tax"),
-    ("CAAC", "中国民用航空局", "aviation"),
-    ("CR", "中国国家铁路集团有限公司", "rail"),
-    ("MPS-RAIL", "公安部铁路公安局", "police"),
-    ("MOHRSS", "人力资源和社会保障部", "social_insurance"),
-    ("CSRC", "中国证券监督管理委员会", "securities"),
-    ("SAMR", "国家市场监督管理总局", "market"),
-    ("MOF", "财政部", "finance"),
-)
-# Courts other teams' fixtures use, beyond one per province: code -> county code.
-EXTRA_COURTS = {"SPC-BJ-CY": "110105", "SPC-GD-SZ-FT": "440304"}
 # Decision-number styles: {p} is the subject's province abbreviation, {y} the year.
 CASE_STYLES = {
     "STA": "{p}税稽罚〔{y}〕", "CAAC": "民航公安罚〔{y}〕", "CR": "铁路失信〔{y}〕",
@@ -234,40 +223,6 @@ CASE_STYLES = {
     "SAMR": "{p}市监罚〔{y}〕", "MOF": "财监〔{y}〕",
 }  # fmt: skip
 _LATIN_TO_PROVINCE = {latin: code for code, (_, _, latin) in PROVINCES.items()}
-
-
-def _court_county(code: str) -> str | None:
-    if code in EXTRA_COURTS:
-        return EXTRA_COURTS[code]
-    for county, district in COURTS:
-        if code == f"SPC-{PROVINCES[county[:2]][2]}-{district}":
-            return county
-    return None
-
-
-def court_codes() -> list[tuple[str, str]]:
-    """(authority code, name) of the reference courts: one per province, plus a few extra."""
-    regions = load_regions()
-    out = []
-    for county, district in COURTS:
-        prov = county[:2]
-        name = regions.province_names[prov] + regions.names[county] + "人民法院"
-        out.append((f"SPC-{PROVINCES[prov][2]}-{district}", name))
-    for code, county in EXTRA_COURTS.items():
-        prov = county[:2]
-        out.append((code, regions.province_names[prov] + regions.names[county] + "人民法院"))
-    return out
-
-
-def reference_authorities(pack: RulePack) -> list[Authority]:
-    """The reference authorities; each may submit the categories whose kinds include its own."""
-
-    def cats(kind: str) -> frozenset[str]:
-        return frozenset(c.id for c in pack.categories.values() if kind in c.authority_kinds)
-
-    out = [Authority(code, name, "court", cats("court")) for code, name in court_codes()]
-    out += [Authority(code, name, kind, cats(kind)) for code, name, kind in AGENCIES]
-    return out
 
 
 REFERENCE_AUTHORITIES: list[Authority] = reference_authorities(load_rulepack())
@@ -438,7 +393,7 @@ def _case_heads(auths: Sequence[Authority], year: int) -> tuple[list[str], list[
     before, uses_p, after = [], [], []
     for a in auths:
         if a.kind == "court":
-            county = _court_county(a.code)
+            county = court_county(a.code)
             prov = f"{_court_province(a.code) or 0:02d}"
             abbr = PROVINCES.get(prov, (0.0, "", ""))[1]
             digits = county[2:] if county and county in regions.names else "01"
