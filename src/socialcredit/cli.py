@@ -24,7 +24,7 @@ app = typer.Typer(
 @app.command()
 def init(as_json: JsonOpt = False) -> None:
     """Create or upgrade the database and register the reference authorities."""
-    from socialcredit.registry.authorities import seed_reference_authorities
+    from socialcredit.registry import seed_reference_authorities
 
     with errors(as_json):
         reg = cli_registry(migrate=True)
@@ -60,8 +60,8 @@ def serve(
     """Start the HTTP service (FastAPI + uvicorn on uvloop and httptools)."""
     import uvicorn
 
+    from socialcredit.runtime.server import tune_interpreter, uvicorn_options
     from socialcredit.web.app import create_app
-    from socialcredit.web.server import tune_interpreter, uvicorn_options
 
     try:
         options = uvicorn_options(loop, http)
@@ -85,7 +85,7 @@ def serve(
         )
         tune_interpreter()
         app = create_app(reg)
-        app.state.freeze_heap = True  # once started: see web/server.py
+        app.state.freeze_heap = True  # once started: see runtime/server.py
         uvicorn.run(app, host=h, port=p, **options)
 
 
@@ -97,6 +97,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.synthetic.commands",
     "socialcredit.dueprocess.commands",
     "socialcredit.scoring.commands",
+    "socialcredit.reports.commands",
     "socialcredit.screening.commands",
 )
 

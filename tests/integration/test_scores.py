@@ -397,6 +397,10 @@ def test_screening_api_shows_a_grade_incentive_as_an_allow_with_a_benefit(
     reg.clock = lambda: dt.datetime(2026, 6, 30, 4, 0, tzinfo=dt.UTC)
     bank = KeyInfo("t", RelyingParty("BANK", "bank", frozenset({"deposit.waiver", "flight"}), True))
     rt = ScreeningRuntime(reg, Screener.build(reg))
+    # Screening reads the grades scoring publishes; it never scores a subject per request.
+    unpublished = rt.screen(bank, Request(DONOR, "某人", "deposit.waiver", "deposit"))
+    assert unpublished["decision"] == "allow" and unpublished["benefit"] is None
+    scoring.rescore_subject(reg, DONOR, reg.today())  # what the scoring follower does
     got = rt.screen(bank, Request(DONOR, "某人", "deposit.waiver", "deposit"))
     assert got["decision"] == "allow" and got["benefit"] == "rongcheng.deposit_waiver"
     assert "rongcheng.deposit_waiver" in got["explanation"]

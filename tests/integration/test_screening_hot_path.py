@@ -25,12 +25,12 @@ from starlette.responses import JSONResponse
 from typer.testing import CliRunner
 
 from socialcredit.domain.identity import ric_check_char
+from socialcredit.runtime import server
 from socialcredit.screening.api import ScreeningIds
 from socialcredit.screening.routes import FastJSONResponse, ScreeningIn, parse_screening
 from socialcredit.screening.runtime import SCREENING_COLUMNS, LogWriter
 from socialcredit.screening.service import fast_id
 from socialcredit.store.tables_screening import screening_log, screening_refusals
-from socialcredit.web import server
 
 
 def test_screening_ids_are_unique_time_ordered_version_7_uuids() -> None:

@@ -218,3 +218,25 @@ def registry_rulepack(rulepack: RulePack) -> RulePack:
     """The rule pack a registry runs with: ``rulepack`` plus the scoring-only categories of the
     packaged scoring document's enabled programmes (so ingestion accepts them)."""
     return with_scoring_categories(rulepack, load_config(rulepack).pack)
+
+
+def base_rulepack(pack: RulePack) -> RulePack:
+    """``pack`` without the scoring-only categories the registry added to it."""
+    cats = {k: c for k, c in pack.categories.items() if c.list_id not in SCORING_LISTS}
+    if len(cats) == len(pack.categories):
+        return pack
+    lists = {k: v for k, v in pack.lists.items() if k not in SCORING_LISTS}
+    return replace(pack, categories=cats, lists=lists)
+
+
+_CONFIGS: dict[int, tuple[RulePack, ScoringConfig]] = {}
+
+
+def scoring_document(pack: RulePack) -> ScoringConfig:
+    """The scoring document as written (switches not applied), loaded once per rule pack
+    (the registry's pack, which carries the scoring-only categories, or the base pack)."""
+    hit = _CONFIGS.get(id(pack))
+    if hit is None or hit[0] is not pack:
+        hit = (pack, load_config(base_rulepack(pack)))
+        _CONFIGS[id(pack)] = hit
+    return hit[1]

@@ -23,7 +23,8 @@ from sqlalchemy import Connection, delete, insert, select
 from socialcredit.errors import InvalidInput
 from socialcredit.registry.feed import Feed
 from socialcredit.runtime.registry import Registry
-from socialcredit.scoring.service import _read, _write, rescore_subject
+from socialcredit.scoring.programmes import _read, _write
+from socialcredit.scoring.subject import rescore_subject
 from socialcredit.store.tables_scoring import residences, scoring_cursor
 
 CHUNK = 500

@@ -20,7 +20,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from socialcredit.errors import Forbidden, InvalidInput, RegistryError
+from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
+from socialcredit.screening.grades import published_benefit
 from socialcredit.screening.logproc import ProcessLogWriter
 from socialcredit.screening.parties import KeyInfo, hash_key
 from socialcredit.screening.runtime import LogWriter, RateLimiter, Row, Watcher
@@ -111,7 +113,6 @@ class ScreeningRuntime:
         self.limiter = RateLimiter()
         self.new_id = ScreeningIds()
         self.started = False
-        self._incentives: tuple[object, frozenset[str]] | None = None
         self._keys_seen: object = None
         self._known: dict[str, KeyInfo] = {}
 
@@ -219,24 +220,13 @@ class ScreeningRuntime:
 
     def _incentive_sectors(self) -> frozenset[str]:
         """The sectors some scoring incentive names (the scoring document is read once per
-        rule pack; ``_grade_benefit`` asks again, this only spares ticket sales the call)."""
-        pack = self.reg.pack
-        if self._incentives is None or self._incentives[0] is not pack:
-            from socialcredit.scoring.service import document
-
-            self._incentives = (pack, document(self.reg).incentive_sectors)
-        return self._incentives[1]
+        rule pack): only these reach the published grades, so ticket sales never do."""
+        return scoring_document(self.reg.pack).incentive_sectors
 
     def _grade_benefit(self, subject_id: str, sector: str, day: dt.date) -> str | None:
-        """An incentive a scoring programme's grade earns in this sector, if any.
-
-        Only incentive sectors (deposit waivers, fast-track approvals) reach the store here;
-        ticket-sale sectors return at once, so the hot path stays free of SQL.
-        """
-        from socialcredit.scoring.service import benefits_for
-
-        got = benefits_for(self.reg, subject_id, sector, day)
-        return got[0]["measure"] if got else None
+        """An incentive the subject's published grade earns in this sector, if any."""
+        cfg = scoring_document(self.reg.pack)
+        return published_benefit(self.reg.engine, cfg, subject_id, sector, day)
 
     def _row(
         self, sid: str, who: KeyInfo, subject: str, req: Request, decision: str, reason: str | None

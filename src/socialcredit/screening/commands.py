@@ -238,7 +238,7 @@ def check(
     as_json: c.JsonOpt = False,
 ) -> None:
     """May this subject buy or do this, in this sector, now (or on --on)?"""
-    from socialcredit.registry.subjects import decision_dict
+    from socialcredit.registry import decision_dict
     from socialcredit.screening.service import check_decision
 
     with c.errors(as_json):

@@ -26,9 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from socialcredit.errors import InvalidInput, RegistryError
 from socialcredit.runtime.deps import OperatorDep
 from socialcredit.runtime.registry import Registry
+from socialcredit.runtime.server import freeze_heap
 from socialcredit.screening import api
 from socialcredit.screening.parties import KeyInfo
-from socialcredit.web.server import freeze_heap
 
 CSV_FIELDS = (
     "row",

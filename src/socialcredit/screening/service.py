@@ -36,7 +36,7 @@ from socialcredit.domain.records import RecordEvent
 from socialcredit.domain.restrictions import UNTIL_PAID, UNTIL_REMOVED, Decision, assess
 from socialcredit.domain.rules import Effect, RulePack, TermKind
 from socialcredit.errors import InvalidInput
-from socialcredit.registry.feed import (
+from socialcredit.registry import (
     Feed,
     all_subject_names,
     events_by_subject,

@@ -32,7 +32,7 @@ use the reserved ``example.*`` domains, and no identifier is drawn from real peo
 
 from __future__ import annotations
 
-from socialcredit.registry.authorities import reference_authorities
+from socialcredit.registry import reference_authorities
 from socialcredit.synthetic.population import (
     SUBJECT_SCHEMA,
     Population,

@@ -15,8 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from socialcredit.registry.authorities import reference_authorities
-from socialcredit.registry.ingest import ingest_table
+from socialcredit.registry import ingest_table, reference_authorities
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.ports import Subject
 from socialcredit.synthetic.population import generate_population
@@ -91,7 +90,7 @@ def populate(
         progress=ingest_progress,
     )
     # Scoring pilots: residences, scoring-only records of programme regions, score history.
-    from socialcredit.scoring.service import populate_scoring
+    from socialcredit.synthetic.scoring import populate_scoring
 
     scoring = populate_scoring(reg, pop.subjects, year=year, seed=seed, today=today)
     return {

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcredit.domain.identity import USCC_ALPHABET
-from socialcredit.registry.regions import Regions, load_regions
+from socialcredit.registry import Regions, load_regions
 
 Progress = Callable[[str, int, int], None]
 I64 = npt.NDArray[np.int64]

@@ -59,8 +59,7 @@ import pyarrow.compute as pc
 
 from socialcredit.domain.records import Authority
 from socialcredit.domain.rules import RulePack, TermKind
-from socialcredit.registry.authorities import court_county, reference_authorities
-from socialcredit.registry.regions import PROVINCES, load_regions
+from socialcredit.registry import PROVINCES, court_county, load_regions, reference_authorities
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.synthetic.population import (
     EPOCH,

@@ -21,12 +21,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from socialcredit.domain.records import Authority
+from socialcredit.runtime.registry import Registry
+from socialcredit.scoring import (
+    Residence,
+    config,
+    enabled,
+    recompute_months,
+    write_residences,
+)
 
 I64 = npt.NDArray[np.int64]
 EPOCH = dt.date(1970, 1, 1)
@@ -188,3 +197,69 @@ def scoring_records(
     table = pa.table(rows, schema=schema)
     order = np.argsort(table.column("event_date").cast(pa.int32()).to_numpy(), kind="stable")
     return table.take(pa.array(order))
+
+
+def populate_scoring(
+    reg: Registry,
+    subjects: Any,
+    *,
+    year: int,
+    seed: int,
+    today: dt.date,
+) -> dict[str, Any]:
+    """For ``socialcredit generate``: residences of the generated persons, a year of
+    scoring-only records for residents of programme regions (ingested like any batch, from
+    local authorities registered here), and month-end score history for the year.
+
+    ``subjects`` is the generated population's Arrow table (``subject_id``, ``kind``,
+    ``name``, ``birth_date``). Does nothing but residences when no programme is in force.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from socialcredit.registry import ingest_table
+    from socialcredit.synthetic.records import SCHEMA
+
+    on = min(today, dt.date(year, 12, 31))
+    persons = subjects.filter(pc.equal(subjects.column("kind"), "person"))
+    ids: list[str] = persons.column("subject_id").to_pylist()
+    born = persons.column("birth_date").cast(pa.int32()).to_numpy().astype(np.int64)
+    region, since = residences(ids, born, on, seed)
+    rows = [
+        Residence(s, r, None if d < 0 else EPOCH + dt.timedelta(days=int(d)))
+        for s, r, d in zip(ids, region, since.tolist(), strict=True)
+    ]
+    with reg.engine.begin() as conn:
+        write_residences(conn, rows)
+        cfg = config(reg, conn)
+    out: dict[str, Any] = {"residences": len(rows)}
+    if not enabled(cfg):
+        return out
+    kinds: dict[str, frozenset[str]] = {}
+    for c in reg.pack.categories.values():
+        for k in c.authority_kinds:
+            kinds[k] = kinds.get(k, frozenset()) | {c.id}
+    local = local_authorities(kinds)
+    with reg.uow() as uow:
+        for a in local:
+            if uow.authorities.get(a.code) is None:
+                uow.authorities.add(a)
+        uow.commit()
+    basis = {c.id: c.legal_basis for c in reg.pack.categories.values()}
+    names: list[str] = persons.column("name").to_pylist()
+    table = scoring_records(ids, names, region, born, local, year, on, seed, SCHEMA, basis)
+    report = ingest_table(
+        reg.uow(),
+        table,
+        source=f"synthetic scoring records seed={seed} year={year}",
+        pack=reg.pack,
+        today=today,
+    )
+    history = recompute_months(reg, year, on)
+    out |= {
+        "scoring_records_accepted": report.accepted,
+        "scoring_records_rejected": len(report.rejected),
+        "programmes": sorted({h["programme"] for h in history}),
+        "history_rows": sum(h["history_rows_written"] for h in history),
+    }
+    return out
