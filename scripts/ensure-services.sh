@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the server binaries the tests start on loopback are installed (Debian packages).
 # The tests themselves start and stop throwaway instances; nothing is left running.
+# `ensure-services.sh bench` also installs the load generator the benchmarks drive (wrk).
 set -euo pipefail
 need=()
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
@@ -8,6 +9,9 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl 
 fi
 if ! command -v redis-server >/dev/null; then
   need+=(redis-server)  # bench/screening.py compares the index with a Redis set
+fi
+if [ "${1:-}" = bench ] && ! command -v wrk >/dev/null; then
+  need+=(wrk)  # bench/screening_http.py drives the server with it
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
