@@ -32,7 +32,7 @@ demo: $(STAMP)
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit notices work & NW=$$!; \
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit scores follow --watch & SF=$$!; \
 	trap 'kill $$MC $$NW $$SF 2>/dev/null' EXIT INT TERM; \
-	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve --demo-keys
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve --demo-keys --credentials var/demo-credentials.json
 
 test: $(STAMP) services
 	$(BIN)/pytest -q
@@ -43,7 +43,9 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports  # the architecture contracts in pyproject.toml
 
-bench: $(STAMP) services
+# The benchmarks need the test servers and wrk (bench/screening_http.py): installed if missing.
+bench: $(STAMP)
+	@bash scripts/ensure-services.sh bench
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

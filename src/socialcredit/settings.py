@@ -18,13 +18,15 @@ class Settings(BaseSettings):
     rulepack: Path | None = Field(
         default=None, description="a rule pack YAML file; the packaged reference pack if unset"
     )
-    timezone: str = "Asia/Shanghai"
+    timezone: str = Field(
+        default="Asia/Shanghai", description="IANA zone whose midnight ends a restriction"
+    )
     operator_token: str | None = Field(
         default=None,
         description="bearer token for operator routes; `serve` generates and prints one if unset",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="where `serve` listens")
+    port: int = Field(default=8000, description="the port `serve` listens on")
     clock: str | None = Field(
         default=None,
         description="tests and demos only: a fixed instant (ISO 8601, UTC if naive) or "
@@ -38,8 +40,10 @@ class Settings(BaseSettings):
         " county; 1 publishes every count",
     )
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
-    smtp_port: int = 1025
-    mail_from: str = "notices@registry.invalid"
+    smtp_port: int = Field(default=1025, description="the SMTP server's port")
+    mail_from: str = Field(
+        default="notices@registry.invalid", description="the sender of notices by email"
+    )
 
     @field_validator("database_url")
     @classmethod
