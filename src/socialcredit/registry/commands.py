@@ -120,9 +120,7 @@ def ingest(
         reg = cli_registry()
         size = file.stat().st_size
         with file_progress_bar() as bar:
-            task = bar.add_task(
-                f"ingesting {file.name}", total=size, stage="reading", lines=0, lines_total=None
-            )
+            task = bar.add_task("reading", total=size, lines=0, lines_total=None)
 
             seen = [0]
 
@@ -131,11 +129,12 @@ def ingest(
                 bar.update(task, completed=done, lines=lines)
 
             def stage(what: str) -> None:
-                # once read, the lines column counts lines written out of those read
+                # Once read, the steps report no share done: the bar pulses (no total) and
+                # the lines column counts lines written out of those read.
                 if what == "parsing":
-                    bar.update(task, stage=what, lines=0, lines_total=seen[0])
+                    bar.update(task, description=what, total=None, lines=0, lines_total=seen[0])
                 else:
-                    bar.update(task, stage=what)
+                    bar.update(task, description=what)
 
             def written(done: int) -> None:
                 bar.update(task, lines=done)
@@ -151,7 +150,7 @@ def ingest(
                 read_progress=read,
                 stage=stage,
             )
-            bar.update(task, completed=size, stage="done", lines=report.lines)
+            bar.update(task, description="done", total=size, completed=size, lines=report.lines)
         _print_report(report, as_json)
         if report.rejected:
             raise typer.Exit(1)

@@ -227,15 +227,15 @@ class _LinesColumn(ProgressColumn):
 
 def file_progress_bar() -> Progress:
     """A bar over a file's bytes: MB read of the total, lines, rate and time left, from the
-    first chunk (tasks carry ``lines``, ``lines_total`` and a ``stage`` after the name)."""
+    first chunk; the description names the stage, and tasks carry ``lines`` and
+    ``lines_total``. Narrow enough for 80 columns."""
     return Progress(
-        TextColumn("{task.description} [dim]{task.fields[stage]}[/]"),
-        BarColumn(),
+        TextColumn("{task.description:<10}"),
+        BarColumn(bar_width=12),
         DownloadColumn(),
         _LinesColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        TimeElapsedColumn(),
         console=err,
         transient=False,
     )
