@@ -50,6 +50,13 @@ def test_tables_print_whole_values_at_80_columns(
     assert cases.returncode == 0 and "…" not in cases.stdout
     for whole in (DEFAULTER, case["due_on"], case["filed_on"], case["record"]):
         assert whole in cases.stdout
+    key = json.loads(
+        run(
+            "party", "add", "AIRLINE-X", "--name", "An airline", "--sector", "flight", "--json"
+        ).stdout
+    )
+    parties = narrow(run, registry_env, "party", "list")
+    assert key["prefix"] in parties.stdout and "AIRLINE-X" in parties.stdout
 
 
 def test_help_names_settings_exit_codes_and_version(run: Run) -> None:
@@ -141,9 +148,11 @@ def test_unknown_ids_are_refused_as_the_api_refuses_them(run: Run, records_file:
     assert r.returncode == 2 and "not in the registry" in r.stderr
 
 
-def test_scores_recompute_prints_a_table_or_json(run: Run) -> None:
+def test_scores_recompute_and_report_print_no_python_dicts(run: Run) -> None:
     r = run("scores", "recompute")
     assert r.returncode == 0 and "{" not in r.stdout and "programme" in r.stdout
+    r = run("report", "--year", "2026")
+    assert r.returncode == 0 and "{" not in r.stdout and "scores rongcheng" in r.stdout
     rows = json.loads(run("scores", "recompute", "--json").stdout)
     assert rows and all(r["programme"] in run("scores", "recompute").stdout for r in rows)
 

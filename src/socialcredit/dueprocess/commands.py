@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from socialcredit.domain.dueprocess import Grounds, Outcome
 from socialcredit.runtime.console import (
@@ -218,17 +217,21 @@ def notices_list(
         if as_json:
             print_json(rows)
             return
-        t = Table("id", "kind", "channel", "status", "created", "subject")
-        for n in rows:
-            t.add_row(
-                str(n["id"]),
-                n["kind"],
-                n["channel"],
-                n["status"],
-                n["created_at"],
-                n["subject_line"],
-            )
-        out.print(t)
+        show_table(
+            ("id", "kind", "channel", "status", "created", "subject"),
+            [
+                (
+                    str(n["id"]),
+                    n["kind"],
+                    n["channel"],
+                    n["status"],
+                    str(n["created_at"]),
+                    escape(n["subject_line"] or ""),
+                )
+                for n in rows
+            ],
+            wrap=("subject",),
+        )
 
 
 @notices_app.command("letter")

@@ -11,7 +11,6 @@ import threading
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from socialcredit.runtime.console import (
     JsonOpt,
@@ -38,11 +37,19 @@ def scores_programmes(as_json: JsonOpt = False) -> None:
         if as_json:
             print_json(rows)
             return
-        t = Table("id", "region", "in force", "grades")
-        for p in rows:
-            t.add_row(p["id"], f"{p['region_prefix']} {p['region_name']}",
-                      "yes" if p["in_force"] else "no", " ".join(p["grades"]))  # fmt: skip
-        out.print(t)
+        show_table(
+            ("id", "region", "in force", "grades"),
+            [
+                (
+                    p["id"],
+                    f"{p['region_prefix']} {p['region_name']}",
+                    "yes" if p["in_force"] else "no",
+                    " ".join(p["grades"]),
+                )  # fmt: skip
+                for p in rows
+            ],
+            wrap=("region", "grades"),
+        )
 
 
 @scores_app.command("show")

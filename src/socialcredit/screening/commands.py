@@ -65,7 +65,7 @@ def _print_key(key: Any, as_json: bool) -> None:
 @party_app.command("list")
 def party_list(as_json: c.JsonOpt = False) -> None:
     """Relying parties, their sectors and keys (prefixes only)."""
-    from rich.table import Table
+    from rich.markup import escape
 
     from socialcredit.screening.parties import list_parties
 
@@ -74,18 +74,24 @@ def party_list(as_json: c.JsonOpt = False) -> None:
         if as_json:
             c.print_json(rows)
             return
-        t = Table("code", "name", "sectors", "rate/min", "keys")
+        rendered = []
         for p in rows:
             keys = p["keys"]
             assert isinstance(keys, list)
-            t.add_row(
-                str(p["code"]),
-                str(p["name"]),
-                ", ".join(p["sectors"]),  # type: ignore[arg-type]
-                str(p["rate_per_minute"]),
-                ", ".join(k["prefix"] + (" (revoked)" if k["revoked_at"] else "") for k in keys),
+            rendered.append(
+                (
+                    str(p["code"]),
+                    escape(str(p["name"])),
+                    ", ".join(p["sectors"]),  # type: ignore[arg-type]
+                    str(p["rate_per_minute"]),
+                    "\n".join(
+                        k["prefix"] + (" (revoked)" if k["revoked_at"] else "") for k in keys
+                    ),
+                )
             )
-        c.out.print(t)
+        c.show_table(
+            ("code", "name", "sectors", "rate/min", "keys"), rendered, wrap=("name", "sectors")
+        )
 
 
 @party_app.command("key-rotate")
