@@ -109,8 +109,10 @@ def init(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="default from settings (127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="default from settings (8000)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="default: SOCIALCREDIT_HOST, else 127.0.0.1")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="default: SOCIALCREDIT_PORT, else 8000")] = None,
     demo_keys: Annotated[
         bool,
         typer.Option(
