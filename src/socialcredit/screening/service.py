@@ -57,11 +57,10 @@ from socialcredit.screening import (
 from socialcredit.screening.benefits import benefit_entry, benefit_schema
 from socialcredit.screening.names import NameTable, name_hash
 from socialcredit.screening.parties import KeyInfo, load_keys
-from socialcredit.screening.slots import KeySlots
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: the name table is a retrieval filter plus exact changes
 # Stored IDs are parsed again and again (every delta re-assesses its subjects); the full
 # GB 11643 / GB 32100 parse costs ~0.1-1 ms, so remember the recent ones.
 _parse_stored = functools.lru_cache(maxsize=1 << 16)(parse_subject_id)
@@ -205,15 +204,15 @@ class Screener:
         save_index(self.deny.current, path / "deny")
         save_index(self.benefits.current, path / "benefits")
         names = self.names.compacted()
-        for k, v in names.base.arrays().items():
+        for k, v in names.arrays().items():
             np.save(path / f"names_{k}.npy", v, allow_pickle=False)
         state = {
             "format": SNAPSHOT_FORMAT,
             "rulepack_version": self.pack.version,
             "built_on": self.built_on.isoformat(),
             "feed": self.feed.to_dict(),
-            "names": names.base.meta(),
-            "name_arrays": sorted(names.base.arrays()),
+            "names": names.meta(),
+            "name_arrays": sorted(names.arrays()),
         }
         tmp = path / "state.json.tmp"
         tmp.write_text(json.dumps(state), "utf-8")
@@ -233,7 +232,7 @@ class Screener:
         if deny.schema != Schema.from_pack(reg.pack) or ben.schema != benefit_schema(reg.pack):
             raise ValueError("snapshot schema differs from the rule pack's")
         arrays = {k: np.load(path / f"names_{k}.npy") for k in state["name_arrays"]}
-        names = NameTable(KeySlots.from_arrays(state["names"], arrays))
+        names = NameTable.from_arrays(state["names"], arrays)
         s = cls(
             reg.pack,
             IndexHolder(deny),
