@@ -44,7 +44,7 @@ def own_record(
     reg: Registry, subject_id: str, authority: str, case_number: str
 ) -> tuple[Any, RecordState, Listing | None]:
     """The subject's file, the record's state and its listing; NotFound if not theirs."""
-    from socialcredit.registry.subjects import subject_file
+    from socialcredit.registry import subject_file
 
     f = subject_file(reg, subject_id)
     st = next(

@@ -122,7 +122,7 @@ _WHAT = {
 
 def plan(reg: Registry, limit: int = 500) -> int:
     """Queue notices for record events accepted since the last run; return how many."""
-    from socialcredit.registry.subjects import subject_file
+    from socialcredit.registry import subject_file
 
     e, r = t.record_events.c, t.records.c
     with reg.engine.connect() as conn:

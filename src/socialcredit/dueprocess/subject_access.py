@@ -204,7 +204,7 @@ def screenings_of(reg: Registry, subject_id: str) -> list[dict[str, Any]]:
 
 def _scores(reg: Registry, subject_id: str) -> list[dict[str, Any]] | None:
     try:
-        from socialcredit.scoring import service as scoring
+        from socialcredit import scoring
     except ImportError:
         return None
     fn = getattr(scoring, "subject_scores", None)
@@ -219,7 +219,7 @@ def own_file(
 ) -> dict[str, Any]:
     from socialcredit.dueprocess.case_queue import list_cases
     from socialcredit.dueprocess.outbox import notices_for_subject
-    from socialcredit.registry.subjects import subject_file
+    from socialcredit.registry import subject_file
 
     target = parse_subject_id(raw_target, "subject_id").value if raw_target else viewer
     may_see(reg, viewer, target)

@@ -22,7 +22,7 @@ def _small(count: int, k: int) -> int | None:
 def scores(
     conn: Connection, p: Period, reg: Registry, notes: list[str]
 ) -> tuple[Table, Table, dict[str, Any]]:
-    from socialcredit.scoring import service as scoring
+    from socialcredit import scoring
 
     k = reg.settings.report_min_count
     withheld = False

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from socialcredit.errors import InvalidInput
-from socialcredit.registry.feed import Feed
+from socialcredit.registry import Feed
 from socialcredit.runtime.registry import Registry
 from socialcredit.scoring.programmes import _read, _write
 from socialcredit.scoring.subject import rescore_subject

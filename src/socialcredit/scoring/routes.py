@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
-from socialcredit.scoring import service as scoring
+from socialcredit import scoring
 
 router = APIRouter(tags=["scoring"])
 
