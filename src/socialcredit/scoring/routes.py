@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from socialcredit.runtime.deps import OperatorDep, RegistryDep
 from socialcredit import scoring
+from socialcredit.runtime.deps import OperatorDep, RegistryDep
 
 router = APIRouter(tags=["scoring"])
 
