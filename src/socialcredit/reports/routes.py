@@ -15,8 +15,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import inspect, text
 
 from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.reports.charts import charts
 from socialcredit.reports.figures import build_report
-from socialcredit.reports.render import charts, to_csv, to_html
+from socialcredit.reports.render import to_csv, to_html
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.runtime.registry import Registry
 
@@ -71,8 +72,9 @@ def report_json(year: str, reg: RegistryDep) -> dict[str, Any]:
 
 @router.get("/{year}/html", response_class=HTMLResponse)
 def report_html(year: str, reg: RegistryDep) -> HTMLResponse:
-    """The same report as one self-contained HTML page with SVG charts."""
-    return HTMLResponse(to_html(report_for(reg, year)))
+    """The same report as one self-contained HTML page with SVG charts; its CSV links point
+    at ``csv/{table}`` beside it."""
+    return HTMLResponse(to_html(report_for(reg, year), csv_href="csv/{}"))
 
 
 @router.get("/{year}/csv/{table}")
@@ -90,4 +92,4 @@ def report_chart(year: str, name: str, reg: RegistryDep) -> Response:
     svgs = charts(report_for(reg, year))
     if name not in svgs:
         raise NotFound(f"no chart {name!r}; charts: {', '.join(svgs)}")
-    return Response(svgs[name], media_type="image/svg+xml")
+    return Response(svgs[name].svg, media_type="image/svg+xml")
