@@ -80,7 +80,9 @@ def test_empty_tree_root_is_the_hash_of_nothing() -> None:
 
 def test_leaf_and_node_hashes_carry_the_rfc_prefixes() -> None:
     assert leaf_hash(b"") == hashlib.sha256(b"\x00").digest()
-    assert node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    assert (
+        node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    )
 
 
 @pytest.mark.parametrize("n", range(1, 9))

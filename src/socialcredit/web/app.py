@@ -29,6 +29,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.web.routes_screening",
     "socialcredit.web.routes_reports",
     "socialcredit.web.routes_scores",
+    "socialcredit.integrity.routes",
 )
 
 
