@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from socialcredit.integrity import (
     TableRows,
@@ -32,13 +32,32 @@ from socialcredit.integrity.merkle import MemoryTree, leaf_hash
 from socialcredit.integrity.note import load_or_create_key
 from socialcredit.services import audit
 from socialcredit.store.tables_dueprocess import audit_log
-from socialcredit.store.tables_integrity import log_heads, log_leaves, log_nodes
+from socialcredit.store.tables_integrity import log_heads, log_leaves, log_nodes, log_tiles
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def _payloads(lo: int, n: int) -> list[bytes]:
     return [f"row {i}".encode() for i in range(lo, lo + n)]
+
+
+def _cut(conn: Connection, size: int) -> None:
+    """What an operator hiding the newest leaves does: cut leaves, hashes and subtrees back
+    to ``size`` (runs shortened, the last tile trimmed, subtrees and heads beyond dropped)."""
+    conn.execute(delete(log_leaves).where(log_leaves.c.idx >= size))
+    last = conn.execute(select(log_leaves).order_by(log_leaves.c.idx.desc()).limit(1)).first()
+    if last is not None and last.idx + last.length > size:
+        conn.execute(
+            update(log_leaves).where(log_leaves.c.idx == last.idx).values(length=size - last.idx)
+        )
+    conn.execute(delete(log_tiles).where(log_tiles.c.idx > (size - 1) // 256))
+    tile = conn.execute(select(log_tiles).where(log_tiles.c.idx == (size - 1) // 256)).one()
+    keep = (size - tile.idx * 256) * 32
+    conn.execute(
+        update(log_tiles)
+        .where(log_tiles.c.idx == tile.idx)
+        .values(hashes=bytes(tile.hashes)[:keep])
+    )
 
 
 def test_a_rolled_back_transaction_leaves_no_leaf(engine: Engine) -> None:
@@ -141,6 +160,32 @@ def test_a_row_logged_again_is_checked_against_its_newest_leaf(engine: Engine) -
     assert v.bad_leaf_count == 0, v.to_dict()
 
 
+def test_runs_of_consecutive_keys_are_one_row_and_each_leaf_is_found(engine: Engine) -> None:
+    from socialcredit.integrity.store import entries, leaf_index
+
+    with engine.begin() as conn:
+        append_leaves(conn, "record", list(range(100, 400)), _payloads(0, 300), at=NOW)
+        append_leaves(conn, "record", [7, 9, "10", "x"], _payloads(300, 4), at=NOW)
+        append_leaves(conn, "record", [150], _payloads(304, 1), at=NOW)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM log_leaves")).scalar_one() == 5
+        assert entries(conn, 298, 305) == [
+            (298, "record", "398"),
+            (299, "record", "399"),
+            (300, "record", "7"),
+            (301, "record", "9"),
+            (302, "record", "10"),
+            (303, "record", "x"),
+            (304, "record", "150"),
+        ]
+        assert leaf_index(conn, "record", 100) == 0
+        assert leaf_index(conn, "record", "399") == 299
+        assert leaf_index(conn, "record", 150) == 304  # the newest leaf of the row
+        assert leaf_index(conn, "record", "x") == 303
+        assert leaf_index(conn, "record", 400) is None
+        assert leaf_index(conn, "event", 100) is None
+
+
 def test_cut_off_leaves_are_reported_while_a_head_remembers_them(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -148,7 +193,7 @@ def test_cut_off_leaves_are_reported_while_a_head_remembers_them(
     with engine.begin() as conn:
         append_leaves(conn, "test", list(range(10)), _payloads(0, 10), at=NOW)
         sign_head(conn, key, NOW)
-        conn.execute(delete(log_leaves).where(log_leaves.c.idx >= 7))
+        _cut(conn, 7)
     v = verify_log(engine, vkey=key.vkey())
     assert v.truncated and not v.ok, v.problems
     assert any("leaves 7..9 were cut off" in p for p in v.problems)
@@ -156,10 +201,11 @@ def test_cut_off_leaves_are_reported_while_a_head_remembers_them(
 
 def test_an_edited_leaf_hash_or_a_hole_in_the_leaves_is_reported(engine: Engine) -> None:
     with engine.begin() as conn:
-        append_leaves(conn, "test", list(range(300)), _payloads(0, 300), at=NOW)
-        conn.execute(
-            update(log_leaves).where(log_leaves.c.idx == 3).values(hash=leaf_hash(b"forged"))
-        )
+        refs = [f"r{i}" for i in range(300)]  # text keys: a run of one leaf each
+        append_leaves(conn, "test", refs, _payloads(0, 300), at=NOW)
+        tile = bytes(conn.execute(select(log_tiles.c.hashes).where(log_tiles.c.idx == 0)).one()[0])
+        forged = tile[:96] + leaf_hash(b"forged") + tile[128:]
+        conn.execute(update(log_tiles).where(log_tiles.c.idx == 0).values(hashes=forged))
     v = verify_log(engine)
     assert any("stored subtree hashes do not match" in p for p in v.problems), v.problems
     with engine.begin() as conn:
@@ -197,7 +243,7 @@ def test_a_witness_catches_truncation_that_the_database_does_not_show(
     _witness_round(engine, w, key.vkey())
     # cut the newest five leaves, their subtrees and every head that saw them; re-sign
     with engine.begin() as conn:
-        conn.execute(delete(log_leaves).where(log_leaves.c.idx >= 25))
+        _cut(conn, 25)
         conn.execute(delete(log_nodes))
         conn.execute(delete(log_heads))
     with engine.begin() as conn:
@@ -223,7 +269,7 @@ def test_a_witness_catches_a_history_rewritten_and_signed_with_another_key(
     _witness_round(engine, w, key.vkey())
     # rewrite everything consistently, with a new key of the same name
     with engine.begin() as conn:
-        for t in (log_heads, log_nodes, log_leaves):
+        for t in (log_heads, log_nodes, log_leaves, log_tiles):
             conn.execute(delete(t))
         append_leaves(conn, "test", list(range(12)), [b"forged"] * 12, at=NOW)
     other = load_or_create_key(tmp_path / "other.pem", "test.invalid/log")
@@ -247,3 +293,4 @@ def test_dialect_specific_sql_left_no_lock_held(engine: Engine) -> None:
     with engine.begin() as conn:  # a second writer gets in: the lock was the transaction's
         append_leaves(conn, "test", [2], [b"y"], at=NOW)
         assert conn.execute(text("SELECT count(*) FROM log_leaves")).scalar_one() == 2
+        assert tree_size(conn) == 2

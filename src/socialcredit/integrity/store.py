@@ -8,27 +8,27 @@ advisory locks (ingest, audit) take them first and this one last, so no two writ
 each other in opposite orders. Everything :func:`append_leaves` writes is part of the
 caller's transaction: a rollback leaves no leaf, a commit leaves the leaf and its row.
 
-Only subtrees of ``2**STORED_LEVEL`` leaves or more are stored; smaller ones are hashed from
-at most ``2**STORED_LEVEL`` consecutive leaf hashes, read with one range scan.
+Leaf hashes live 256 to a row in ``log_tiles``; what each leaf stands for lives in
+``log_leaves`` as runs (see ``store/tables_integrity.py``). Only subtrees of
+``2**STORED_LEVEL`` leaves or more are stored; smaller ones are hashed from one tile.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select
+from sqlalchemy import Connection, and_, delete, insert, or_, select
 
 from socialcredit.errors import InvalidInput
 from socialcredit.integrity import merkle
-from socialcredit.store.sql_ingest import copy_rows, is_pg, stamp, values_insert
-from socialcredit.store.tables_integrity import log_leaves, log_nodes
+from socialcredit.store.sql_ingest import is_pg
+from socialcredit.store.tables_integrity import log_leaves, log_nodes, log_tiles
 
 STORED_LEVEL = 8
 LOG_LOCK_KEY = 0x5C_10_67_EE  # pg_advisory_xact_lock key serialising appends and heads
-LEAF_COLS = ("idx", "kind", "ref", "hash", "at")
 H = merkle.HASH_SIZE
+TILE = 1 << STORED_LEVEL  # leaf hashes per log_tiles row
 
 
 class LogCorrupt(RuntimeError):
@@ -42,9 +42,10 @@ def lock(conn: Connection) -> None:
 
 
 def tree_size(conn: Connection) -> int:
-    """The number of leaves (one index descent: leaf indexes run 0 .. n-1)."""
-    top = conn.execute(select(func.max(log_leaves.c.idx))).scalar_one()
-    return 0 if top is None else int(top) + 1
+    """The number of leaves: the end of the last run (one index descent)."""
+    c = log_leaves.c
+    last = conn.execute(select(c.idx, c.length).order_by(c.idx.desc()).limit(1)).first()
+    return 0 if last is None else int(last.idx) + int(last.length)
 
 
 def append_leaves(
@@ -59,12 +60,39 @@ def append_leaves(
 
     ``payloads[i]`` is the canonical encoding of the row ``(kind, refs[i])`` stands for (see
     :func:`socialcredit.integrity.leaves.leaf_payload`). Leaf hashes are computed for the
-    whole batch, the leaves go in with multi-row inserts (COPY on PostgreSQL), and the
-    subtrees the batch completes are stored. Returns the leaf indexes given.
+    whole batch; refs that are consecutive integers are stored as one run, the hashes 256 to
+    a row; the subtrees the batch completes are stored. Returns the leaf indexes given.
     """
     if len(refs) != len(payloads):
         raise ValueError(f"{len(refs)} refs for {len(payloads)} payloads")
     return append_hashes(conn, kind, refs, merkle.leaf_hashes(payloads), at=at)
+
+
+def _as_int(r: str | int) -> int | None:
+    if isinstance(r, int) and not isinstance(r, bool):
+        return r
+    if isinstance(r, str) and r.isdigit() and str(int(r)) == r:
+        return int(r)
+    return None
+
+
+def _runs(first: int, refs: Sequence[str | int]) -> list[tuple[int, int, str, int | None]]:
+    """(first leaf, count, ref text, ref number) for each run of consecutive integer refs."""
+    n = len(refs)
+    a = _as_int(refs[0]) if n else None
+    if a is not None and isinstance(refs[0], int) and list(refs) == list(range(a, a + n)):
+        return [(first, n, str(a), a)]  # a bulk batch: checked at C speed
+    out: list[tuple[int, int, str, int | None]] = []
+    start = 0
+    while start < n:
+        num = _as_int(refs[start])
+        end = start + 1
+        if num is not None:
+            while end < n and _as_int(refs[end]) == num + end - start:
+                end += 1
+        out.append((first + start, end - start, str(refs[start]), num))
+        start = end
+    return out
 
 
 def append_hashes(
@@ -75,23 +103,43 @@ def append_hashes(
     *,
     at: dt.datetime | None = None,
 ) -> range:
-    """:func:`append_leaves` with the leaf hashes already computed."""
+    """:func:`append_leaves` with the leaf hashes already computed (e.g. by the forked
+    workers that build a bulk batch)."""
     n = len(hashes)
+    if len(refs) != n:
+        raise ValueError(f"{len(refs)} refs for {n} hashes")
     lock(conn)
     n0 = tree_size(conn)
     if not n:
         return range(n0, n0)
-    when = stamp((at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None))
-    ids = list(range(n0, n0 + n))
-    ref_text = [str(r) for r in refs]
-    if is_pg(conn):
-        rows = zip(ids, [kind] * n, ref_text, hashes, [when] * n, strict=True)
-        copy_rows(conn, "log_leaves", LEAF_COLS, rows)
-    else:
-        cols: list[list[Any]] = [ids, [kind] * n, ref_text, list(hashes), [when] * n]
-        values_insert(conn.connection.driver_connection, "log_leaves", LEAF_COLS, cols)
-    store_subtrees(conn, n0, n0 + n, b"".join(hashes))
+    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
+    runs = [
+        {"idx": i, "length": k, "kind": kind, "ref": ref, "ref_num": num, "at": when}
+        for i, k, ref, num in _runs(n0, refs)
+    ]
+    for i in range(0, len(runs), 10_000):
+        conn.execute(insert(log_leaves), runs[i : i + 10_000])
+    new = b"".join(hashes)
+    _write_tiles(conn, n0, new)
+    store_subtrees(conn, n0, n0 + n, new)
     return range(n0, n0 + n)
+
+
+def _write_tiles(conn: Connection, n0: int, new: bytes) -> None:
+    first = n0 // TILE
+    if n0 % TILE:  # the partial last tile grows: rewrite it
+        old = conn.execute(select(log_tiles.c.hashes).where(log_tiles.c.idx == first)).scalar()
+        if old is None or len(old) != (n0 % TILE) * H:
+            raise LogCorrupt(f"tile {first} is missing or not {n0 % TILE} hashes long")
+        conn.execute(delete(log_tiles).where(log_tiles.c.idx == first))
+        new = bytes(old) + new
+    step = TILE * H
+    rows = [
+        {"idx": first + k, "hashes": new[o : o + step]}
+        for k, o in enumerate(range(0, len(new), step))
+    ]
+    for i in range(0, len(rows), 5_000):
+        conn.execute(insert(log_tiles), rows[i : i + 5_000])
 
 
 def store_subtrees(conn: Connection, n0: int, n1: int, new: bytes | None = None) -> int:
@@ -104,9 +152,9 @@ def store_subtrees(conn: Connection, n0: int, n1: int, new: bytes | None = None)
         return 0
     lo_leaf = first << s
     if new is None:
-        buf = _leaf_bytes(conn, lo_leaf, end << s)
+        buf = leaf_bytes(conn, lo_leaf, end << s)
     else:
-        buf = (_leaf_bytes(conn, lo_leaf, n0) if lo_leaf < n0 else b"") + new
+        buf = (leaf_bytes(conn, lo_leaf, n0) if lo_leaf < n0 else b"") + new
     cur = buf[: ((end - first) << s) * H]
     for _ in range(s):
         cur = merkle.parent_level(cur)
@@ -130,13 +178,62 @@ def store_subtrees(conn: Connection, n0: int, n1: int, new: bytes | None = None)
     return len(rows)
 
 
-def _leaf_bytes(conn: Connection, lo: int, hi: int) -> bytes:
+def leaf_bytes(conn: Connection, lo: int, hi: int) -> bytes:
+    """Leaf hashes ``lo .. hi-1`` concatenated, from the tiles that hold them."""
+    if hi <= lo:
+        return b""
+    c = log_tiles.c
+    q = select(c.idx, c.hashes).where(c.idx >= lo // TILE, c.idx <= (hi - 1) // TILE)
+    tiles = conn.execute(q.order_by(c.idx)).all()
+    t0 = lo // TILE
+    if [int(t.idx) for t in tiles] != list(range(t0, (hi - 1) // TILE + 1)):
+        raise LogCorrupt(f"leaf hashes {lo}..{hi - 1}: a tile is missing")
+    buf = b"".join(bytes(t.hashes) for t in tiles)
+    out = buf[(lo - t0 * TILE) * H : (hi - t0 * TILE) * H]
+    if len(out) != (hi - lo) * H:
+        raise LogCorrupt(f"leaf hashes {lo}..{hi - 1}: a tile is short")
+    return out
+
+
+def entries(conn: Connection, lo: int, hi: int) -> list[tuple[int, str, str]]:
+    """(leaf index, kind, ref) of leaves ``lo .. hi-1``, from the runs covering them."""
     c = log_leaves.c
-    q = select(c.hash).where(c.idx >= lo, c.idx < hi).order_by(c.idx)
-    got = [bytes(h) for (h,) in conn.execute(q)]
-    if len(got) != hi - lo:
-        raise LogCorrupt(f"leaves {lo}..{hi - 1}: {hi - lo - len(got)} missing")
-    return b"".join(got)
+    first = conn.execute(select(c.idx).where(c.idx <= lo).order_by(c.idx.desc()).limit(1))
+    start = first.scalar()
+    q = select(c.idx, c.length, c.kind, c.ref, c.ref_num).where(c.idx < hi)
+    if start is not None:
+        q = q.where(c.idx >= start)
+    out: list[tuple[int, str, str]] = []
+    for r in conn.execute(q.order_by(c.idx)):
+        i0, k = int(r.idx), int(r.length)
+        for j in range(max(lo, i0), min(hi, i0 + k)):
+            ref = str(r.ref) if k == 1 else str(int(r.ref_num) + j - i0)
+            out.append((j, str(r.kind), ref))
+    return out
+
+
+def leaf_index(conn: Connection, kind: str, ref: str | int) -> int | None:
+    """The newest leaf standing for the row ``(kind, ref)``, if it was logged."""
+    c = log_leaves.c
+    best: int | None = None
+    text = str(ref)
+    row = conn.execute(
+        select(c.idx).where(c.kind == kind, c.ref == text).order_by(c.idx.desc()).limit(1)
+    ).first()
+    if row is not None:
+        best = int(row.idx)
+    if text.isdigit():
+        num = int(text)
+        for r in conn.execute(
+            select(c.idx, c.length, c.ref_num)
+            .where(c.kind == kind, c.ref_num <= num, c.length > 1)
+            .order_by(c.ref_num.desc(), c.idx.desc())
+            .limit(50)
+        ):
+            if int(r.ref_num) + int(r.length) > num:
+                j = int(r.idx) + num - int(r.ref_num)
+                best = j if best is None else max(best, j)
+    return best
 
 
 def node_hashes(conn: Connection, keys: Sequence[tuple[int, int]]) -> list[bytes]:
@@ -153,7 +250,7 @@ def node_hashes(conn: Connection, keys: Sequence[tuple[int, int]]) -> list[bytes
         else:
             spans.append([a, b])
     for a, b in spans:
-        buf = _leaf_bytes(conn, a, b)
+        buf = leaf_bytes(conn, a, b)
         for lv, i in low:
             lo = i << lv
             if a <= lo < b:
@@ -185,7 +282,7 @@ def root_at(conn: Connection, size: int) -> bytes:
 
 
 def leaf_hash_at(conn: Connection, index: int) -> bytes:
-    return _leaf_bytes(conn, index, index + 1)
+    return leaf_bytes(conn, index, index + 1)
 
 
 def inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:

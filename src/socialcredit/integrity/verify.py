@@ -22,14 +22,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 
 from socialcredit.integrity import merkle, store
 from socialcredit.integrity.heads import all_heads
 from socialcredit.integrity.note import NoteError, open_checkpoint
-from socialcredit.store.tables_integrity import log_leaves
 
 CHUNK = 1 << 16
+H = merkle.HASH_SIZE
 Recompute = Callable[[str, str], bytes | None]
 
 
@@ -122,25 +122,27 @@ def verify_log(
         gap = False
         n = store.tree_size(conn)
         for lo in range(0, n, CHUNK):
-            rows = conn.execute(
-                select(log_leaves.c.idx, log_leaves.c.kind, log_leaves.c.ref, log_leaves.c.hash)
-                .where(log_leaves.c.idx >= lo, log_leaves.c.idx < lo + CHUNK)
-                .order_by(log_leaves.c.idx)
-            ).all()
-            idxs = [int(r.idx) for r in rows]
-            hashes = [bytes(r.hash) for r in rows]
+            hi = min(n, lo + CHUNK)
+            rows = store.entries(conn, lo, hi)
             v.leaves += len(rows)
-            expect = min(CHUNK, n - lo)
-            if not gap and (len(rows) != expect or (rows and idxs[-1] - idxs[0] != expect - 1)):
-                missing = _first_gap(lo, idxs)
+            try:
+                buf = store.leaf_bytes(conn, lo, hi)
+            except store.LogCorrupt as e:
+                if not gap:
+                    v.problems.append(f"{e}: leaf hashes were deleted from the log")
+                gap = True
+                buf = b""
+            if not gap and [i for i, _, _ in rows] != list(range(lo, hi)):
+                missing = _first_gap(lo, [i for i, _, _ in rows])
                 v.problems.append(
                     f"leaf {missing} and maybe more are missing: leaves were deleted from the log"
                 )
                 gap = True
+            hashes = [buf[k : k + H] for k in range(0, len(buf), H)]
             if not gap:
                 _grow(fr, lo, hashes, wanted, roots)
-            if recompute is not None:
-                _check_rows(conn, v, recompute, rows, limit)
+            if recompute is not None and len(hashes) == len(rows):
+                _check_rows(conn, v, recompute, rows, hashes, limit)
         if not gap:
             v.root = fr.root() if n else merkle.EMPTY_ROOT
             roots[n] = v.root
@@ -180,15 +182,16 @@ def _check_rows(
     conn: Connection,
     v: LogVerdict,
     recompute: Recompute | RecomputeMany,
-    rows: Sequence[Any],
+    rows: Sequence[tuple[int, str, str]],
+    hashes: Sequence[bytes],
     limit: int,
 ) -> None:
-    by_kind: dict[str, list[Any]] = {}
-    for r in rows:
-        by_kind.setdefault(str(r.kind), []).append(r)
+    by_kind: dict[str, list[tuple[int, str, bytes]]] = {}
+    for (i, kind, ref), h in zip(rows, hashes, strict=True):
+        by_kind.setdefault(kind, []).append((i, ref, h))
     many = getattr(recompute, "many", None)
     for kind, rs in by_kind.items():
-        refs = [str(r.ref) for r in rs]
+        refs = [ref for _, ref, _ in rs]
         got: dict[str, bytes] | None
         if many is not None:
             got = many(kind, refs)
@@ -204,24 +207,18 @@ def _check_rows(
         if got is None:
             v.kinds_unchecked.add(kind)
             continue
-        for r in rs:
-            ref = str(r.ref)
+        for i, ref, h in rs:
             payload = got.get(ref)
             v.rows_checked += 1
-            if payload is not None and merkle.leaf_hash(payload) == bytes(r.hash):
+            if payload is not None and merkle.leaf_hash(payload) == h:
                 continue
-            if _superseded(conn, kind, ref, int(r.idx)) and payload is not None:
-                continue
+            newest = store.leaf_index(conn, kind, ref)
+            if payload is not None and newest is not None and newest > i:
+                continue  # logged again since: this leaf is its history
             v.bad_leaf_count += 1
             if len(v.bad_leaves) < limit:
                 what = "deleted" if payload is None else "edited"
-                v.bad_leaves.append(LeafProblem(int(r.idx), kind, ref, what))
-
-
-def _superseded(conn: Connection, kind: str, ref: str, idx: int) -> bool:
-    c = log_leaves.c
-    top = conn.execute(select(func.max(c.idx)).where(c.kind == kind, c.ref == ref)).scalar_one()
-    return top is not None and int(top) > idx
+                v.bad_leaves.append(LeafProblem(i, kind, ref, what))
 
 
 def _check_heads(
