@@ -7,7 +7,7 @@ On SQLite, in a temporary directory, prints one JSON line with:
   time to build canonical payloads for as many record-like rows (``leaf_payloads``);
 - ``ingest`` (unless ``--no-ingest``): ``bench/ingest.py``'s 1,000,000-record load in the
   same run, and the log's cost as a share of it: append seconds / ingest seconds;
-- ``proofs``: a 10,000,000-leaf log built the fast way (random leaf hashes inserted by one
+- ``proofs``: a 10,000,128-leaf log (not a power of two) built the fast way (random leaf-hash tiles inserted by one
   SQL statement, then the stored subtrees computed from them, timed), then inclusion and
   consistency proofs per second for random leaves and sizes (each checked against the
   root), and the time to sign a head of the whole tree (median of 5, commit included).
@@ -101,11 +101,17 @@ def build_store(tmp: Path, n: int) -> tuple[object, float]:
     at = "2026-04-01 00:00:00.000000"
     t0 = time.perf_counter()
     with engine.begin() as conn:
+        # one run of n leaves, and their hashes as random tiles of 256 (n a multiple of 256)
         conn.exec_driver_sql(
-            "INSERT INTO log_leaves (idx, kind, ref, hash, at) "
+            "INSERT INTO log_leaves (idx, length, kind, ref, ref_num, at) "
+            "VALUES (0, ?, 'bench', '0', 0, ?)",
+            (n, at),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO log_tiles (idx, hashes) "
             "WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
-            "SELECT x, 'bench', x, randomblob(32), ? FROM c",
-            (n - 1, at),
+            "SELECT x, randomblob(8192) FROM c",
+            (n // 256 - 1,),
         )
         step = 1 << 16
         for lo in range(0, n, step):
@@ -151,10 +157,11 @@ def bench_proofs(tmp: Path, n: int, seconds: float) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--append", type=int, default=1_000_000, help="payloads in the batch")
-    ap.add_argument("--leaves", type=int, default=10_000_000, help="leaves of the proof store")
+    ap.add_argument("--leaves", type=int, default=10_000_128, help="leaves of the proof store")
     ap.add_argument("--seconds", type=float, default=3.0, help="per proof kind")
     ap.add_argument("--no-ingest", action="store_true", help="skip the ingest comparison")
     args = ap.parse_args()
+    args.leaves -= args.leaves % 256
     line: dict[str, object] = {"bench": "log", "backend": "sqlite"}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
