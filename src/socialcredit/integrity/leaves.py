@@ -49,14 +49,23 @@ def leaf_payload(kind: str, row: Mapping[str, Any]) -> bytes:
     return kind.encode() + b"\n" + body
 
 
+def _norm_column(col: Sequence[Any]) -> Sequence[Any]:
+    # columns are typed: only a column of datetimes needs a look at every value
+    first = next((v for v in col if v is not None), None)
+    return [_norm(v) for v in col] if isinstance(first, dt.datetime) else col
+
+
 def leaf_payloads(kind: str, columns: Mapping[str, Sequence[Any]]) -> list[bytes]:
-    """:func:`leaf_payload` for a batch given as equally long columns (bulk ingest)."""
+    """:func:`leaf_payload` for a batch given as equally long columns (bulk ingest).
+
+    One dict and one orjson call per row: encoding column by column (each distinct value
+    once, then a join per row) measured 1.4x slower, the Python loop over values costing
+    more than orjson over a dict.
+    """
     names = sorted(columns)
     prefix = kind.encode() + b"\n"
     dumps = orjson.dumps
-    cols = [columns[k] for k in names]
-    if any(isinstance(v, dt.datetime) and v.tzinfo for c in cols for v in c[:1]):
-        cols = [[_norm(v) for v in c] for c in cols]
+    cols = [_norm_column(columns[k]) for k in names]
     return [
         prefix + dumps(dict(zip(names, vals, strict=True)), default=_default, option=_OPTS)
         for vals in zip(*cols, strict=True)
