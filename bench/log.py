@@ -74,9 +74,9 @@ def record_columns(n: int) -> dict[str, list[object]]:
 
 def bench_append(tmp: Path, n: int) -> dict[str, object]:
     cols = record_columns(n)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     payloads = leaf_payloads("record", cols)
-    build = time.perf_counter() - t0
+    build, build_cpu = time.perf_counter() - t0, cpu() - c0
     engine = make_engine(f"sqlite:///{tmp}/append.db")
     migrate(engine)
     refs = cols["id"]
@@ -92,6 +92,7 @@ def bench_append(tmp: Path, n: int) -> dict[str, object]:
         "cpu_seconds": round(cpu_s, 3),
         "leaves_per_s": round(n / seconds),
         "payload_build_seconds": round(build, 3),
+        "payload_build_cpu_seconds": round(build_cpu, 3),
     }
 
 
