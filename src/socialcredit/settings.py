@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
     smtp_port: int = 1025
     mail_from: str = "notices@registry.invalid"
+    log_key_file: Path | None = Field(
+        default=None,
+        description="the transparency log's Ed25519 private key (PEM, made with mode 0600 on"
+        " first use, public half beside it as .pub); default log-key.pem beside a SQLite"
+        " database, var/log-key.pem for PostgreSQL",
+    )
 
     @field_validator("database_url")
     @classmethod
