@@ -243,6 +243,10 @@ def _print_report(report: Any, as_json: bool) -> None:
         {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
         for p in report.rejected
     ]
+    warnings = [
+        {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
+        for p in report.warnings
+    ]
     if as_json:
         _print_json(
             {
@@ -253,6 +257,7 @@ def _print_report(report: Any, as_json: bool) -> None:
                 "duplicates": report.duplicates,
                 "already_ingested": report.already_ingested,
                 "rejected": problems,
+                "warnings": warnings,
             }
         )
         return
@@ -267,6 +272,12 @@ def _print_report(report: Any, as_json: bool) -> None:
         err.print(f"  - {p}", highlight=False)
     if len(report.rejected) > 50:
         err.print(f"  ... and {len(report.rejected) - 50} more (use --json for all)")
+    if report.warnings:
+        err.print(f"[yellow]{len(report.warnings)} warning(s)[/] (accepted lines):")
+    for p in report.warnings[:50]:
+        err.print(f"  - {p}", highlight=False)
+    if len(report.warnings) > 50:
+        err.print(f"  ... and {len(report.warnings) - 50} more (use --json for all)")
 
 
 @app.command()
@@ -377,6 +388,7 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """May this subject buy or do this, in this sector, now (or on --on)?"""
+    from socialcredit.domain.identity import parse_subject_id
     from socialcredit.services.screening import check_decision
     from socialcredit.services.subjects import decision_dict
 
@@ -384,9 +396,9 @@ def check(
         reg = _registry()
         day = _date(on) or reg.today()
         # the screening index's code path, as the server answers (reasons from the engine)
-        d = decision_dict(
-            check_decision(reg, subject_id, sector, day), subject_id.strip().upper(), day
-        )
+        decision = check_decision(reg, subject_id, sector, day)
+        # as the registry reads it: ASCII, upper case, a 15-digit number in its 18-digit form
+        d = decision_dict(decision, parse_subject_id(subject_id).value, day)
         if as_json:
             _print_json(d)
             return
