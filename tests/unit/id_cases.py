@@ -85,6 +85,8 @@ REJECTED = {
     "30 February": (pid("11010519990230001"), "birth date 19990230 is not a calendar date"),
     "15-digit, 30 February": ("110105990230002", "birth date 19990230 is not a calendar date"),
     "15 characters, not digits": ("11010549123100X", "a first-generation resident ID is 15 digits"),
+    # isdigit() but not decimal, and NFKC leaves them: int() cannot read them.
+    "Kharosthi numbers": ("\U00010a40" * 15, "a first-generation resident ID is 15 digits"),
     "born in the future": (pid("11010520990101001"), "birth date 2099-01-01 is out of range"),
     "full-width, bad check": (
         "１１０１０５１９４９１２３１００２１",

@@ -162,8 +162,13 @@ def upgrade_15(v: str) -> str:
     return first17 + ric_check_char(first17)
 
 
+def _digits(v: str) -> bool:
+    # isdigit() alone is true of characters int() cannot read (Kharosthi numbers...)
+    return v.isascii() and v.isdigit()
+
+
 def _is_person18(v: str) -> bool:
-    return len(v) == 18 and v[:17].isdigit() and (v[17].isdigit() or v[17] == "X")
+    return len(v) == 18 and _digits(v[:17]) and (_digits(v[17]) or v[17] == "X")
 
 
 def _bad(field: str, raw: str, v: str, reason: str) -> InvalidIdentifier:
@@ -177,7 +182,7 @@ def _person(v: str, raw: str, field: str, today: dt.date | None) -> SubjectId:
     (normalised; 15 or 18 characters)."""
     original = None
     if len(v) == 15:
-        if not v.isdigit():
+        if not _digits(v):
             raise _bad(field, raw, v, "a first-generation resident ID is 15 digits")
         original, v = v, upgrade_15(v)
     if len(v) != 18:
@@ -234,7 +239,7 @@ def _credit_code(v: str, raw: str, field: str) -> SubjectId:
         raise _bad(
             field, raw, v, f"characters {''.join(wrong)!r} are not allowed (no I, O, S, V, Z)"
         )
-    if not v[2:8].isdigit():
+    if not _digits(v[2:8]):
         raise _bad(field, raw, v, f"region code {v[2:8]} must be 6 digits")
     expected = uscc_check_char(v[:17])
     if v[17] != expected:
@@ -256,7 +261,7 @@ def parse_subject_id(
     so is anything of 15 characters (a first-generation card) or of digits but the wrong
     length; anything else a credit code."""
     v = normalise_id(raw)
-    if len(v) == 15 or (len(v) != 18 and v[:-1].isdigit()):
+    if len(v) == 15 or (len(v) != 18 and _digits(v[:-1])):
         return _person(v, raw, field, today)  # no credit code has 15 characters
     if _is_person18(v):
         # A credit code can also be 18 digits; its first char is a registration authority
