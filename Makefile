@@ -41,6 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports  # the architecture contracts in pyproject.toml
 
 bench: $(STAMP) services
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

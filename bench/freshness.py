@@ -29,8 +29,8 @@ import httpx
 import numpy as np
 
 from socialcredit.domain.identity import ric_check_char
-from socialcredit.services.ingest import ingest_file
-from socialcredit.services.registry import open_registry
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.runtime.registry import open_registry
 from socialcredit.settings import Settings
 
 CLI = str(Path(sys.executable).parent / "socialcredit")

@@ -15,7 +15,7 @@ import platform
 import time
 
 from socialcredit.rulepacks import load_rulepack
-from socialcredit.services.generate import generate_population, generate_records
+from socialcredit.synthetic.generate import generate_population, generate_records
 
 
 def main() -> None:

@@ -31,10 +31,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialcredit.domain.identity import RIC_CHECK, RIC_WEIGHTS, USCC_ALPHABET
+from socialcredit.registry.authorities import reference_authorities, seed_reference_authorities
+from socialcredit.registry.ingest import ingest_file
 from socialcredit.rulepacks import load_rulepack
-from socialcredit.services.ingest import ingest_file
 from socialcredit.store import SqlUnitOfWork, make_engine, migrate
-from socialcredit.store.seed import reference_authorities, seed_reference_authorities
 
 TARGET = 100_000
 NO_PG = "no PostgreSQL server binaries: run scripts/ensure-services.sh"

@@ -56,14 +56,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.services import scoring
-from socialcredit.services.generate import generate_population, generate_record_batches
-from socialcredit.services.ingest import ingest_table
-from socialcredit.services.registry import Registry, open_registry
-from socialcredit.services.report import build_report
-from socialcredit.services.report_render import write_report
+from socialcredit.registry.authorities import seed_reference_authorities
+from socialcredit.registry.ingest import ingest_table
+from socialcredit.reports.figures import build_report
+from socialcredit.reports.render import write_report
+from socialcredit.runtime.registry import Registry, open_registry
 from socialcredit.settings import Settings
-from socialcredit.store.seed import seed_reference_authorities
+from socialcredit.synthetic.generate import generate_population, generate_record_batches
+from socialcredit.synthetic.scoring import populate_scoring
 
 YEAR = 2025
 FLIGHTS_BLOCKED = 17_460_000
@@ -264,7 +264,7 @@ def main() -> None:
             args.seed,
         )
     with phases("scoring"):
-        scored = scoring.populate_scoring(
+        scored = populate_scoring(
             reg, pop.subjects, year=YEAR, seed=args.seed, today=dt.date(YEAR + 1, 1, 15)
         )
     del pop  # the report reads the registry only

@@ -36,10 +36,10 @@ import pytest
 from sqlalchemy import Engine
 
 from socialcredit.domain.rules import RulePack
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.store import SqlUnitOfWork, make_engine, migrate
 from socialcredit.store.fake import FakeUnitOfWork
-from socialcredit.store.seed import seed_reference_authorities
 
 TODAY = dt.date(2026, 4, 1)
 

@@ -21,8 +21,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from socialcredit.domain.identity import ric_check_char
-from socialcredit.services.ingest import ingest_bytes
-from socialcredit.services.registry import Registry, open_registry
+from socialcredit.registry.ingest import ingest_bytes
+from socialcredit.runtime.registry import Registry, open_registry
 from socialcredit.settings import Settings
 
 OPERATOR = "test-operator-token"
@@ -106,7 +106,7 @@ def make_registry(db_url: str, clock: Clock, smtp_port: int) -> Registry:
 
 
 def ingest(reg: Registry, rows: list[dict[str, Any]], today: str) -> None:
-    from socialcredit.store.seed import seed_reference_authorities
+    from socialcredit.registry.authorities import seed_reference_authorities
 
     with reg.uow() as uow:
         seed_reference_authorities(uow, reg.pack)

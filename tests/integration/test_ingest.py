@@ -20,7 +20,7 @@ from socialcredit.domain.identity import parse_subject_id, ric_check_char
 from socialcredit.domain.records import EventType
 from socialcredit.domain.rules import RulePack
 from socialcredit.errors import BatchRejected, InvalidIdentifier
-from socialcredit.services.ingest import IngestReport, ingest_file, ingest_table
+from socialcredit.registry.ingest import IngestReport, ingest_file, ingest_table
 from socialcredit.store import SqlUnitOfWork
 
 TODAY = dt.date(2026, 4, 1)
@@ -301,7 +301,7 @@ def test_events_earlier_in_the_file_and_corrections(
 def test_authorities_cannot_send_registry_only_events(
     engine: Engine, pack: RulePack, today: dt.date, tmp_path: Path
 ) -> None:
-    from socialcredit.services.ingest import ingest_file
+    from socialcredit.registry.ingest import ingest_file
 
     path = tmp_path / "hold.jsonl"
     path.write_text(

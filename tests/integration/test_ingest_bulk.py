@@ -11,7 +11,7 @@ from sqlalchemy import Engine, inspect
 
 from socialcredit.domain.records import EventType
 from socialcredit.domain.rules import RulePack
-from socialcredit.services.ingest import ingest_table
+from socialcredit.registry.ingest import ingest_table
 from socialcredit.store import SqlUnitOfWork, sql_ingest
 
 TODAY = dt.date(2026, 4, 1)

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from socialcredit.domain.rules import RulePack
-from socialcredit.services.ingest import ingest_file
+from socialcredit.registry.ingest import ingest_file
 from socialcredit.store import SqlUnitOfWork
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     import datetime as dt, sys, time
     from pathlib import Path
     from socialcredit.rulepacks import load_rulepack
-    from socialcredit.services import ingest
+    from socialcredit.registry import ingest
     from socialcredit.store import SqlUnitOfWork, make_engine
 
     ingest.service.WRITE_CHUNK = 5_000  # several chunks, so the kill lands between two of them

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine
 
 from socialcredit.domain.rules import RulePack
-from socialcredit.services.ingest import columns, ingest_table
+from socialcredit.registry.authorities import seed_reference_authorities
+from socialcredit.registry.ingest import columns, ingest_table
 from socialcredit.store import SqlUnitOfWork, make_engine, migrate, sql_ingest, sql_stage
-from socialcredit.store.seed import seed_reference_authorities
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="staging forks workers")
 

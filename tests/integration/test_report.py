@@ -35,13 +35,13 @@ from sqlalchemy import insert
 from socialcredit.domain.identity import ric_check_char
 from socialcredit.domain.records import Authority
 from socialcredit.errors import InvalidInput
-from socialcredit.services import scoring
-from socialcredit.services.ingest import ingest_bytes
-from socialcredit.services.registry import Registry, open_registry
-from socialcredit.services.report import build_report
-from socialcredit.services.report_render import to_csv, to_html, write_report
+from socialcredit.registry.authorities import seed_reference_authorities
+from socialcredit.registry.ingest import ingest_bytes
+from socialcredit.reports.figures import build_report
+from socialcredit.reports.render import to_csv, to_html, write_report
+from socialcredit.runtime.registry import Registry, open_registry
+from socialcredit.scoring import service as scoring
 from socialcredit.settings import Settings
-from socialcredit.store.seed import seed_reference_authorities
 from socialcredit.store.tables_dueprocess import cases, notices
 from socialcredit.store.tables_screening import screening_log
 
@@ -304,6 +304,7 @@ def test_no_personal_data_in_any_output(
     for secret in (A, B, C, DONOR, "某"):
         assert secret not in blob, secret
     assert to_html(r).startswith("<!doctype html>")
+    assert 'href="listings.csv"' in html  # the file written beside the page
 
 
 def test_switching_a_programme_off_removes_it_from_the_report(tmp_path: Path) -> None:
@@ -341,6 +342,7 @@ def test_http_report_is_public_and_rejects_bad_years(year: tuple[Registry, dict[
     assert client.get("/v1/reports/1999").json()["problems"][0]["value"] == "1999"
     html = client.get("/v1/reports/2025/html")
     assert html.status_code == 200 and "<svg" in html.text
+    assert 'href="csv/listings"' in html.text  # relative to .../2025/html: the route below
     csv_ = client.get("/v1/reports/2025/csv/listings")
     assert csv_.status_code == 200 and csv_.text.startswith("month,")
     assert client.get("/v1/reports/2025/csv/nope").status_code == 404

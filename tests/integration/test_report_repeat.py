@@ -15,11 +15,11 @@ from typing import Any
 
 from socialcredit.domain.identity import parse_subject_id, ric_check_char
 from socialcredit.domain.restrictions import assess
-from socialcredit.services.ingest import ingest_bytes
-from socialcredit.services.registry import open_registry
-from socialcredit.services.report import build_report
+from socialcredit.registry.authorities import seed_reference_authorities
+from socialcredit.registry.ingest import ingest_bytes
+from socialcredit.reports.figures import build_report
+from socialcredit.runtime.registry import open_registry
 from socialcredit.settings import Settings
-from socialcredit.store.seed import seed_reference_authorities
 
 BASE = "110105198001010" + "21"
 PERSON = BASE + ric_check_char(BASE)

@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 from socialcredit.domain.identity import ric_check_char
 from socialcredit.domain.records import Authority
 from socialcredit.errors import InvalidInput
-from socialcredit.services import scoring
-from socialcredit.services.ingest import ingest_bytes
-from socialcredit.services.registry import Registry, open_registry
+from socialcredit.registry.authorities import seed_reference_authorities
+from socialcredit.registry.ingest import ingest_bytes
+from socialcredit.runtime.registry import Registry, open_registry
+from socialcredit.scoring import service as scoring
 from socialcredit.settings import Settings
-from socialcredit.store.seed import seed_reference_authorities
 from socialcredit.store.tables_scoring import score_history
 
 D = dt.date
@@ -269,7 +269,7 @@ def test_bulk_from_the_store_equals_subject_scores(
 ) -> None:
     import uuid
 
-    from socialcredit.services.ingest import ingest_bytes as ingest_raw
+    from socialcredit.registry.ingest import ingest_bytes as ingest_raw
 
     rows, events, on = h
     reg = open_test_registry(tmp_path / f"{uuid.uuid4().hex}.db")
@@ -301,7 +301,7 @@ def test_bulk_from_the_store_equals_subject_scores(
 def test_follow_changes_rescores_residents_named_by_records_events_and_moves(
     reg: Registry, ingest: Ingest
 ) -> None:
-    from socialcredit.services.scoring_follow import follow_changes
+    from socialcredit.scoring.follow import follow_changes
 
     # The fixture's five residences are changes too: a first run scores the eligible ones.
     first = follow_changes(reg, ON)
@@ -330,7 +330,7 @@ def test_follow_changes_rescores_residents_named_by_records_events_and_moves(
 def test_a_bulk_recompute_of_today_lets_the_follower_start_after_it(
     reg: Registry, ingest: Ingest
 ) -> None:
-    from socialcredit.services.scoring_follow import follow_changes
+    from socialcredit.scoring.follow import follow_changes
 
     ingest([listed("RC-UTIL", "U1", "utility.late_fees", DEBTOR, "2026-01-05")])
     scoring.recompute(reg, D(2026, 1, 31))  # a past day: today's scores are not all known
@@ -388,15 +388,19 @@ def test_scores_follow_watch_runs_as_a_process_and_stops_on_sigint(
 def test_screening_api_shows_a_grade_incentive_as_an_allow_with_a_benefit(
     reg: Registry, ingest: Ingest
 ) -> None:
-    from socialcredit.services.screening import Screener
-    from socialcredit.services.screening_api import Request, ScreeningRuntime
-    from socialcredit.services.screening_parties import KeyInfo, RelyingParty
+    from socialcredit.screening.api import Request, ScreeningRuntime
+    from socialcredit.screening.parties import KeyInfo, RelyingParty
+    from socialcredit.screening.service import Screener
 
     ingest([listed("RC-HEALTH", f"H{m}", "civic.blood_donation", DONOR, f"2026-0{m}-01")
             for m in (1, 2, 3)])  # fmt: skip
     reg.clock = lambda: dt.datetime(2026, 6, 30, 4, 0, tzinfo=dt.UTC)
     bank = KeyInfo("t", RelyingParty("BANK", "bank", frozenset({"deposit.waiver", "flight"}), True))
     rt = ScreeningRuntime(reg, Screener.build(reg))
+    # Screening reads the grades scoring publishes; it never scores a subject per request.
+    unpublished = rt.screen(bank, Request(DONOR, "某人", "deposit.waiver", "deposit"))
+    assert unpublished["decision"] == "allow" and unpublished["benefit"] is None
+    scoring.rescore_subject(reg, DONOR, reg.today())  # what the scoring follower does
     got = rt.screen(bank, Request(DONOR, "某人", "deposit.waiver", "deposit"))
     assert got["decision"] == "allow" and got["benefit"] == "rongcheng.deposit_waiver"
     assert "rongcheng.deposit_waiver" in got["explanation"]

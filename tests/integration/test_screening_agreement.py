@@ -28,15 +28,15 @@ from hypothesis import strategies as st
 
 from socialcredit.domain.identity import SubjectId, parse_subject_id, ric_check_char
 from socialcredit.domain.restrictions import assess
+from socialcredit.registry.authorities import reference_authorities, seed_reference_authorities
+from socialcredit.registry.feed import events_by_subject
+from socialcredit.registry.ingest import ingest_file
 from socialcredit.rulepacks import load_rulepack
-from socialcredit.services.ingest import ingest_file
-from socialcredit.services.registry import Registry, open_registry
-from socialcredit.services.screening import Screener, check_decision
-from socialcredit.services.screening_api import Request, ScreeningRuntime
-from socialcredit.services.screening_feed import events_by_subject
-from socialcredit.services.screening_parties import KeyInfo, RelyingParty
+from socialcredit.runtime.registry import Registry, open_registry
+from socialcredit.screening.api import Request, ScreeningRuntime
+from socialcredit.screening.parties import KeyInfo, RelyingParty
+from socialcredit.screening.service import Screener, check_decision
 from socialcredit.settings import Settings
-from socialcredit.store.seed import reference_authorities, seed_reference_authorities
 from socialcredit.store.sql import SqlRecords
 
 PACK = load_rulepack()
@@ -162,7 +162,7 @@ def test_every_path_agrees_with_the_engine(
             for s in subjects:
                 assert bulk.get(s, []) == SqlRecords(conn).events_for_subject(s)
         names = {s: f"名{i}" for i, s in enumerate(subjects)}
-        stored = {s for s in subjects if built.names.hash_of(parse_subject_id(s).key)}
+        stored = {s for s in subjects if built.names.matches(parse_subject_id(s).key, names[s])}
         for screener in (built, kept_fresh):
             rt = ScreeningRuntime(reg, screener)
             rows = [Request(s, names[s], sector, "test") for s in stored for sector in SECTORS]

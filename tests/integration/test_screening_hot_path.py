@@ -25,12 +25,12 @@ from starlette.responses import JSONResponse
 from typer.testing import CliRunner
 
 from socialcredit.domain.identity import ric_check_char
-from socialcredit.services.screening import fast_id
-from socialcredit.services.screening_api import ScreeningIds
-from socialcredit.services.screening_runtime import SCREENING_COLUMNS, LogWriter
+from socialcredit.runtime import server
+from socialcredit.screening.api import ScreeningIds
+from socialcredit.screening.ids import fast_id
+from socialcredit.screening.routes import FastJSONResponse, ScreeningIn, parse_screening
+from socialcredit.screening.runtime import SCREENING_COLUMNS, LogWriter
 from socialcredit.store.tables_screening import screening_log, screening_refusals
-from socialcredit.web import server
-from socialcredit.web.routes_screening import FastJSONResponse, ScreeningIn, parse_screening
 
 
 def test_screening_ids_are_unique_time_ordered_version_7_uuids() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from socialcredit.services.screening_logproc import LogWriterFailed, ProcessLogWriter
+from socialcredit.screening.logproc import LogWriterFailed, ProcessLogWriter
 from socialcredit.store.tables_screening import screening_log, screening_refusals
 
 AT = dt.datetime(2026, 5, 1, 8, 30, 0, 123456)

@@ -11,12 +11,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from socialcredit.domain.identity import ric_check_char
-from socialcredit.services.ingest import ingest_file
-from socialcredit.services.registry import open_registry
-from socialcredit.services.screening_api import Request, ScreeningRuntime
-from socialcredit.services.screening_parties import add_party
+from socialcredit.registry.authorities import seed_reference_authorities
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.runtime.registry import open_registry
+from socialcredit.screening.api import Request, ScreeningRuntime
+from socialcredit.screening.parties import add_party
 from socialcredit.settings import Settings
-from socialcredit.store.seed import seed_reference_authorities
 from socialcredit.store.tables_screening import screening_log
 
 FIRST = "11010519800101123"

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from socialcredit.calendar_source import packaged_calendar, parse_calendar_file
 from socialcredit.domain.calendar import WorkCalendar
 from socialcredit.errors import InvalidInput
+from socialcredit.store.calendar_source import packaged_calendar, parse_calendar_file
 
 D = dt.date
 

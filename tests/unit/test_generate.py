@@ -23,7 +23,7 @@ from socialcredit.domain.identity import SubjectKind, parse_subject_id
 from socialcredit.domain.records import WITHDRAWAL_REASONS
 from socialcredit.domain.rules import RulePack
 from socialcredit.rulepacks import load_rulepack
-from socialcredit.services.generate import (
+from socialcredit.synthetic.generate import (
     PROFILES,
     RECORD_SCHEMA,
     REFERENCE_AUTHORITIES,

@@ -15,9 +15,9 @@ from tests.unit.id_cases import ACCEPTED, FORMS, FULL_WIDTH, REJECTED, first_gen
 from socialcredit.domain.identity import parse_subject_id
 from socialcredit.domain.rules import RulePack
 from socialcredit.errors import InvalidIdentifier
-from socialcredit.services.ingest import IngestReport, ingest_table
+from socialcredit.registry import seed_reference_authorities
+from socialcredit.registry.ingest import IngestReport, ingest_table
 from socialcredit.store.fake import FakeUnitOfWork
-from socialcredit.store.seed import seed_reference_authorities
 
 TODAY = dt.date(2026, 4, 1)
 DECIDED = dt.date(2026, 3, 1)

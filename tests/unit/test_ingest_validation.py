@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from socialcredit.domain.identity import ric_check_char
 from socialcredit.domain.rules import RulePack
-from socialcredit.services.ingest import ingest_table
+from socialcredit.registry.ingest import ingest_table
 from socialcredit.store.fake import FakeUnitOfWork
 
 TODAY = dt.date(2026, 4, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from socialcredit.services.registry import Registry
+from socialcredit.runtime.registry import Registry
 from socialcredit.settings import Settings
 
 

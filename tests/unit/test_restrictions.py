@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialcredit.calendar_source import packaged_calendar
 from socialcredit.domain.calendar import WorkCalendar
 from socialcredit.domain.identity import SubjectId, parse_subject_id, ric_check_char
 from socialcredit.domain.records import EventType, Record, RecordEvent
 from socialcredit.domain.restrictions import Assessment, Status, assess
 from socialcredit.domain.rules import TermKind
 from socialcredit.rulepacks import load_rulepack
+from socialcredit.store.calendar_source import packaged_calendar
 
 D = dt.date
 PACK = load_rulepack()

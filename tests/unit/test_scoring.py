@@ -20,7 +20,7 @@ from socialcredit.domain.scoring import (
 )
 from socialcredit.errors import InvalidRulePack
 from socialcredit.rulepacks import SCORING, load_rulepack, load_scoring
-from socialcredit.scoring.schema import scoring_from_dict
+from socialcredit.rulepacks.scoring_schema import scoring_from_dict
 
 D = dt.date
 PACK = load_scoring()

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialcredit.calendar_source import packaged_calendar
 from socialcredit.domain.identity import SubjectId, parse_subject_id, ric_check_char
 from socialcredit.domain.records import EventType, Record, RecordEvent
 from socialcredit.domain.restrictions import assess
@@ -36,6 +35,7 @@ from socialcredit.screening import (
 )
 from socialcredit.screening import index as index_module
 from socialcredit.screening.profiles import IN_FORCE, Span
+from socialcredit.store.calendar_source import packaged_calendar
 
 D = dt.date
 PACK = load_rulepack()

@@ -47,7 +47,7 @@ def load_rulepack(path: Path | None = None) -> RulePack:
 # Appended with the scoring loader rather than merged into the imports above: this file is
 # shared, and the scoring side only adds to it.
 from socialcredit.domain.scoring import ScoringPack  # noqa: E402
-from socialcredit.scoring.schema import scoring_from_dict  # noqa: E402
+from socialcredit.rulepacks.scoring_schema import scoring_from_dict  # noqa: E402
 
 SCORING = "scoring.yaml"
 

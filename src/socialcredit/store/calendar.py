@@ -10,8 +10,8 @@ import datetime as dt
 
 from sqlalchemy import Engine, delete, insert, select
 
-from socialcredit.calendar_source import calendar_from_days
 from socialcredit.domain.calendar import WorkCalendar
+from socialcredit.store.calendar_source import calendar_from_days
 from socialcredit.store.tables import calendar_days, calendar_years
 
 

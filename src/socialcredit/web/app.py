@@ -15,20 +15,21 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from socialcredit import __version__
+from socialcredit.dueprocess import audit
 from socialcredit.errors import RegistryError
-from socialcredit.services import audit, subjects
-from socialcredit.services.registry import Registry
-from socialcredit.web.deps import OperatorDep, RegistryDep
+from socialcredit.registry import subjects
+from socialcredit.runtime.deps import OperatorDep, RegistryDep
+from socialcredit.runtime.registry import Registry
 
 log = logging.getLogger(__name__)
 
 # Routers of each capability, each in its own module exposing ``router`` (an APIRouter).
 ROUTERS: tuple[str, ...] = (
-    "socialcredit.web.routes_subject",
-    "socialcredit.web.routes_cases",
-    "socialcredit.web.routes_screening",
-    "socialcredit.web.routes_reports",
-    "socialcredit.web.routes_scores",
+    "socialcredit.dueprocess.subject_routes",
+    "socialcredit.dueprocess.case_routes",
+    "socialcredit.screening.routes",
+    "socialcredit.reports.routes",
+    "socialcredit.scoring.routes",
 )
 
 

@@ -1,0 +1,289 @@
+"""Commands of the registry: authorities, ingest, a subject's file, the rule pack, the calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from socialcredit.runtime.console import (
+    JsonOpt,
+    OnOpt,
+    cli_registry,
+    err,
+    errors,
+    out,
+    parse_date,
+    print_json,
+    progress_bar,
+)
+
+authority_app = typer.Typer(no_args_is_help=True, help="Registered authorities (data providers).")
+subject_app = typer.Typer(no_args_is_help=True, help="A subject's file.")
+rules_app = typer.Typer(no_args_is_help=True, help="The rule pack in force.")
+calendar_app = typer.Typer(no_args_is_help=True, help="The official working-day calendar.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(authority_app, name="authority")
+    app.command()(ingest)
+    app.add_typer(subject_app, name="subject")
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(calendar_app, name="calendar")
+
+
+@authority_app.command("add")
+def authority_add(
+    code: str,
+    name: Annotated[str, typer.Option(help="full name")],
+    kind: Annotated[str, typer.Option(help="court, tax, aviation, rail, police, ...")],
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help="allowed category (repeat); default: every category for the kind"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an authority and the record categories it may submit."""
+    from socialcredit.domain.records import Authority
+    from socialcredit.errors import Conflict, InvalidInput
+
+    with errors(as_json):
+        reg = cli_registry()
+        cats = set(category or [])
+        unknown = sorted(cats - set(reg.pack.categories))
+        if unknown:
+            raise InvalidInput.one("--category", "not in the rule pack", ", ".join(unknown))
+        if not cats:
+            cats = {c.id for c in reg.pack.categories.values() if kind in c.authority_kinds}
+        if not cats:
+            raise InvalidInput.one("--kind", "no category of the rule pack is for this kind", kind)
+        with reg.uow() as uow:
+            if uow.authorities.get(code) is not None:
+                raise Conflict(f"authority {code} is already registered")
+            uow.authorities.add(Authority(code, name, kind, frozenset(cats)))
+            uow.commit()
+        if as_json:
+            print_json({"code": code, "name": name, "kind": kind, "categories": sorted(cats)})
+        else:
+            out.print(f"registered {code} ({kind}) for {len(cats)} categories")
+
+
+@authority_app.command("list")
+def authority_list(as_json: JsonOpt = False) -> None:
+    """The registered authorities."""
+    with errors(as_json):
+        reg = cli_registry()
+        with reg.uow() as uow:
+            rows = uow.authorities.list()
+        if as_json:
+            print_json(
+                [
+                    {
+                        "code": a.code,
+                        "name": a.name,
+                        "kind": a.kind,
+                        "categories": sorted(a.categories),
+                    }
+                    for a in rows
+                ]
+            )
+            return
+        t = Table("code", "name", "kind", "categories")
+        for a in rows:
+            t.add_row(a.code, a.name, a.kind, str(len(a.categories)))
+        out.print(t)
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="a .jsonl, .csv or .parquet record file")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl, csv or parquet (default: extension)")
+    ] = None,
+    all_or_nothing: Annotated[
+        bool, typer.Option("--all-or-nothing", help="reject the whole batch on any bad line")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate and commit a batch of records; bad lines are reported, good lines go in."""
+    from socialcredit.errors import InvalidInput
+    from socialcredit.registry.ingest import ingest_file
+
+    with errors(as_json):
+        reg = cli_registry()
+        with progress_bar() as bar:
+            task = bar.add_task(f"ingesting {file.name}", total=None)
+
+            def progress(done: int) -> None:
+                bar.update(task, completed=done)
+
+            if not file.is_file():
+                raise InvalidInput.one("FILE", "no such file", str(file))
+            report = ingest_file(
+                reg.uow(),
+                file,
+                pack=reg.pack,
+                fmt=fmt,
+                all_or_nothing=all_or_nothing,
+                today=reg.today(),
+                progress=progress,
+            )
+        _print_report(report, as_json)
+        if report.rejected:
+            raise typer.Exit(1)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    problems = [
+        {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
+        for p in report.rejected
+    ]
+    warnings = [
+        {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
+        for p in report.warnings
+    ]
+    if as_json:
+        print_json(
+            {
+                "batch_id": report.batch_id,
+                "source": str(report.source),
+                "lines": report.lines,
+                "accepted": report.accepted,
+                "duplicates": report.duplicates,
+                "already_ingested": report.already_ingested,
+                "rejected": problems,
+                "warnings": warnings,
+            }
+        )
+        return
+    if report.already_ingested:
+        out.print(f"{report.source}: already ingested as batch {report.batch_id}; nothing changed")
+        return
+    out.print(
+        f"batch {report.batch_id}: {report.lines} lines, [green]{report.accepted} accepted[/], "
+        f"{report.duplicates} duplicates, [red]{len(report.rejected)} rejected[/]"
+    )
+    for p in report.rejected[:50]:
+        err.print(f"  - {p}", highlight=False)
+    if len(report.rejected) > 50:
+        err.print(f"  ... and {len(report.rejected) - 50} more (use --json for all)")
+    if report.warnings:
+        err.print(f"[yellow]{len(report.warnings)} warning(s)[/] (accepted lines):")
+    for p in report.warnings[:50]:
+        err.print(f"  - {p}", highlight=False)
+    if len(report.warnings) > 50:
+        err.print(f"  ... and {len(report.warnings) - 50} more (use --json for all)")
+
+
+@subject_app.command("show")
+def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) -> None:
+    """A subject's whole file: records, events, listings and restrictions with reasons."""
+    from socialcredit.registry.subjects import subject_file
+
+    with errors(as_json):
+        reg = cli_registry()
+        f = subject_file(reg, subject_id, parse_date(on))
+        d = f.to_dict()
+        if as_json:
+            print_json(d)
+            return
+        s = d["subject"]
+        out.print(
+            f"[bold]{s['name'] or '(name not on file)'}[/] {s['id']} - {s['kind']}, "
+            f"region {s['region_code']}"
+            + (f", born {s['birth_date']} ({s['age']})" if s["birth_date"] else "")
+            + f"  as of {d['as_of']}, rule pack {d['rulepack_version']}"
+        )
+        t = Table("record", "category", "decided", "events", title="Records")
+        for r in d["records"]:
+            t.add_row(
+                f"{r['authority']}/{r['case_number']}",
+                r["category"],
+                r["decision_date"],
+                ", ".join(f"{e['type']} {e['date']}" for e in r["events"]),
+            )
+        out.print(t)
+        groups: dict[tuple[str, str, str, str, str], list[str]] = {}
+        for x in d["restrictions"]:
+            via = f" via {x['via']}" if x["via"] else ""
+            key = (
+                ", ".join(x["records"]) + via,
+                x["status"],
+                x["start"],
+                x["end"] or x["until_condition"],
+                x["effect"],
+            )
+            groups.setdefault(key, []).append(x["sector"])
+        t = Table(title="Restrictions and benefits")
+        for col in ("record", "status", "from", "until", "sectors"):
+            t.add_column(col, overflow="fold")
+        for (rec, status, start, until, effect), sectors in groups.items():
+            label = ", ".join(sorted(sectors)) + (" (benefit)" if effect == "benefit" else "")
+            t.add_row(rec, status, start, until, label)
+        out.print(t)
+        for n in d["notes"]:
+            out.print(f"[yellow]note:[/] {n}")
+
+
+@rules_app.command("show")
+def rules_show(as_json: JsonOpt = False) -> None:
+    """The rule pack: categories with their terms, lists, and memoranda with their measures."""
+    from socialcredit.rulepacks.render import rulepack_dict
+
+    with errors(as_json):
+        reg = cli_registry()
+        d = rulepack_dict(reg.pack)
+        if as_json:
+            print_json(d)
+            return
+        out.print(f"[bold]{d['name']}[/] version {d['version']}, published {d['published']}")
+        t = Table("category", "list", "term", "starts", "authorities")
+        for c in d["categories"]:
+            t.add_row(
+                c["id"], c["list"], c["term_text"], c["start"], ", ".join(c["authority_kinds"])
+            )
+        out.print(t)
+        for m in d["memoranda"]:
+            out.print(
+                f"[bold]{m['id']}[/] {m['title']} ({m['reference']}) on {', '.join(m['lists'])}"
+            )
+            for x in m["measures"]:
+                bind = " [binds legal representative]" if x["binds_legal_representative"] else ""
+                out.print(f"  {x['effect']} {x['sector']}: {x['description']}{bind}")
+
+
+@calendar_app.command("load")
+def calendar_load(
+    file: Annotated[Path, typer.Argument(help="YAML or JSON: {year, holidays, workdays}")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a newly announced year of the official calendar."""
+    from socialcredit.store.calendar import store_calendar
+    from socialcredit.store.calendar_source import parse_calendar_file
+
+    with errors(as_json):
+        reg = cli_registry()
+        cal = parse_calendar_file(file)
+        years = store_calendar(reg.engine, cal, dt.datetime.now(dt.UTC))
+        if as_json:
+            print_json({"loaded_years": years, "source": cal.source})
+        else:
+            out.print(f"loaded official calendar for {', '.join(map(str, years))} from {file}")
+
+
+@calendar_app.command("show")
+def calendar_show(as_json: JsonOpt = False) -> None:
+    """Which years the registry counts on the official calendar, and which as weekdays only."""
+    with errors(as_json):
+        reg = cli_registry()
+        years = sorted(reg.calendar.known_years)
+        d = {"source": reg.calendar.source, "known_years": years}
+        if as_json:
+            print_json(d)
+        else:
+            span = f"{years[0]}-{years[-1]}" if years else "none"
+            out.print(
+                f"official calendar ({d['source']}) for {span}; other years count weekdays only"
+            )

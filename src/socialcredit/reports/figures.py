@@ -1,0 +1,109 @@
+"""The transparency report for a year (DOMAIN.md section 7), from the raw events.
+
+Every figure is recomputed from the append-only sources - records and their events, the
+screening log, due-process cases and notices, residences - never read from a counter that
+could drift. Aggregate only: no identifier, name or case number leaves the report.
+
+This module assembles the report; each figure is computed in one place, on the ``period``
+and ``Table`` they share: blocked purchases in ``screenings``, records collected (and the
+records and events the listings start from) in ``records``, listings, removals and payments
+after listing in ``listings``, cases and notices in ``due_process``, scores in ``scores``.
+
+Definitions (the report's ``definitions`` repeats them for readers):
+
+* *Blocked purchases*: screenings answered ``deny``, by sector; "rail (all)" is every
+  ``rail.*`` sector. Months are in the registry's time zone.
+* *Records collected*: records by decision date, by category and by authority.
+* *Listings* follow the restriction engine's timeline of each blacklist record: it starts on
+  its decision date, or after publication and the publicity period; it ends at the end of its
+  term (*expired*), or the day before a fulfilment that ends it (*fulfilled*), a withdrawal
+  (*objection upheld* when that is the withdrawal's reason, else *withdrawn*) or a repair
+  (*repaired*). A subject is *newly listed* when a listing starts while none of theirs is in
+  force, and *removed* the day after the last one in force ends; the reason is that of the
+  listing that ended last. Pending listings (still in publicity) are not counted.
+* *Debts and fines paid after listing*: blacklist records fulfilled in the month, on or after
+  their decision, with the amount owed (as last corrected before payment).
+* *Cases*: filed by filing date; decided (upheld or rejected) by decision date; days to
+  decide are calendar days from filing to decision; the median is numpy's, the 95th
+  percentile the nearest rank; "within the deadline" means decided on or before the due day.
+* *Notices*: created by creation time, sent by sending time, delivered by delivery time.
+* *Scores*: each programme in force, recomputed in bulk at each month end from the records.
+  Counts of 1 to ``report_min_count`` - 1 residents (default 10) and means over fewer are
+  published as null, so no one's grade can be read off a small county.
+
+Removal dates follow the rail repeat rule (sales resume 90 days after paying for a third fare
+record within a year; ``report_repeat``); corrections change amounts, not listing dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from socialcredit.reports.due_process import cases, notices
+from socialcredit.reports.listings import listings, paid
+from socialcredit.reports.period import EPOCH, _d, _param, period
+from socialcredit.reports.records import load_events, load_records, records_tables
+from socialcredit.reports.repeat import load_repeat_rows, repeat_extra_days
+from socialcredit.reports.scores import scores
+from socialcredit.reports.screenings import blocked
+from socialcredit.runtime.registry import Registry
+
+
+def build_report(reg: Registry, year: int) -> dict[str, Any]:
+    """The transparency report for ``year`` as a JSON-ready dict (see the module docstring)."""
+    p = period(reg, year)
+    notes: list[str] = []
+    with reg.engine.connect() as conn:
+        conn.execution_options(socialcredit_readonly=True)
+        with conn.begin():
+            head, by_sector = blocked(conn, p, notes)
+            recs = load_records(conn, p)
+            ev = load_events(conn, p, recs)
+            by_cat, by_auth = records_tables(recs, p, reg)
+            last = _param(conn, EPOCH + dt.timedelta(days=p.last))
+            extra = repeat_extra_days(
+                load_repeat_rows(conn, reg.pack, last),
+                recs.id,
+                recs.subject,
+                recs.decision,
+                ev.fulfilled,
+                reg.pack,
+            )
+            lst, lst_totals = listings(recs, ev, p, reg, extra)
+            pay, pay_totals = paid(recs, ev, p, reg)
+            cas, cas_totals = cases(conn, p, notes)
+            notc, notc_totals = notices(conn, p, notes)
+            sc_month, sc_region, sc_totals = scores(conn, p, reg, notes)
+    tables = [head, by_sector, by_cat, by_auth, lst, pay, cas, notc, sc_month, sc_region]
+    blocked_totals = {
+        "flight": sum(r[1] for r in head.rows),
+        "rail.high_class": sum(r[2] for r in head.rows),
+        "rail (all)": sum(r[3] for r in head.rows),
+        "all sectors": sum(r[4] for r in head.rows),
+        "screenings": sum(r[5] for r in head.rows),
+    }
+    return {
+        "report": "transparency",
+        "year": year,
+        "period": {
+            "from": (EPOCH + dt.timedelta(days=p.first)).isoformat(),
+            "to": (EPOCH + dt.timedelta(days=p.last)).isoformat(),
+            "complete": p.last == _d(dt.date(year, 12, 31)),
+            "timezone": reg.settings.timezone,
+        },
+        "rulepack_version": reg.pack.version,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "totals": {
+            "blocked_purchases": blocked_totals,
+            "records_collected": int(p.within(recs.decision).sum()),
+            "listings": lst_totals,
+            "paid_after_listing": pay_totals,
+            "cases": cas_totals,
+            "notices": notc_totals,
+            "scores": sc_totals,
+        },
+        "tables": {t.name: t.to_dict() for t in tables},
+        "notes": notes,
+        "definitions": (__doc__ or "").split("Definitions", 1)[-1].strip(),
+    }
