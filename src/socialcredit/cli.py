@@ -196,6 +196,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.scoring.commands",
     "socialcredit.reports.commands",
     "socialcredit.screening.commands",
+    "socialcredit.integrity.commands",
 )
 
 

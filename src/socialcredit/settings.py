@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="notices@registry.invalid", description="the sender of notices by email"
     )
+    log_key_file: Path | None = Field(
+        default=None,
+        description="the transparency log's Ed25519 private key (PEM, made with mode 0600 on"
+        " first use, public half beside it as .pub); default log-key.pem beside a SQLite"
+        " database, var/log-key.pem for PostgreSQL",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -29,7 +29,7 @@ from tests.integration.dueprocess_support import (
     set_contact,
 )
 
-from socialcredit.dueprocess import notices
+from socialcredit.dueprocess import delivery, outbox
 from socialcredit.registry.subjects import check
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_screening import subject_changes
@@ -369,7 +369,7 @@ def test_a_year_without_calendar_data_counts_weekdays_and_says_so(
     assert listing["published_on"] == "2031-04-01" and listing["publicity_ends"] == "2031-04-10"
     assert listing["weekday_only_years"] == [2031]
     assert "weekdays only" in f["restrictions"][0]["explanation"]
-    notices.plan(reg)
+    outbox.plan(reg)
     (n,) = [
         x for x in api.get("/v1/me/file", headers=me).json()["notices"] if x["kind"] == "listed"
     ]
@@ -377,11 +377,11 @@ def test_a_year_without_calendar_data_counts_weekdays_and_says_so(
 
 
 def test_listing_notice_delivered_over_smtp(api: TestClient, reg: Registry, sink: SmtpSink) -> None:
-    assert notices.plan(reg) == 4  # one per listing; letters for nobody: all have contacts
-    got = notices.deliver_due(reg, "test-worker")
+    assert outbox.plan(reg) == 4  # one per listing; letters for nobody: all have contacts
+    got = delivery.deliver_due(reg, "test-worker")
     assert got["delivered"] == 3 and got["failed"] == 0
     # No address on file: a printable letter waits for the listing authority to serve it.
-    (letter,) = [n for n in notices.notices_for_subject(reg, REVIEWER_SELF)]
+    (letter,) = [n for n in outbox.notices_for_subject(reg, REVIEWER_SELF)]
     assert letter["channel"] == "letter" and letter["status"] == "queued"
     assert letter["serving_authority"] == "CAAC"
     html = api.get(f"/v1/notices/{letter['id']}/letter", headers=AUTH).text
@@ -397,7 +397,7 @@ def test_listing_notice_delivered_over_smtp(api: TestClient, reg: Registry, sink
         "15 days",
     ):
         assert part in text, part
-    assert notices.plan(reg) == 0 and notices.deliver_due(reg, "w")["delivered"] == 0
+    assert outbox.plan(reg) == 0 and delivery.deliver_due(reg, "w")["delivered"] == 0
 
 
 def test_a_subject_sees_only_their_own_file(api: TestClient, reg: Registry, sink: SmtpSink) -> None:

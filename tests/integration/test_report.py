@@ -226,7 +226,9 @@ def test_subjects_listed_and_removed_with_reasons(year: tuple[Registry, dict[str
         "fulfilled": 1, "expired": 1, "objection_upheld": 1, "withdrawn": 1, "repaired": 1,
     }  # fmt: skip
     assert lst["subjects_listed_at_end"] == 2  # B and F
-    assert col(r, "listings", "subjects newly listed") == [1, 0, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0]
+    # F, decided on 1 July (that month's first working day), is published on 1 August and
+    # listed after the publicity period, in August with G.
+    assert col(r, "listings", "subjects newly listed") == [1, 0, 1, 1, 1, 0, 0, 2, 0, 0, 0, 0]
     assert col(r, "listings", "subjects removed") == [0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0]
     assert col(r, "listings", "removed: expired")[1] == 1
     assert col(r, "listings", "removed: objection upheld")[3] == 1
@@ -302,6 +304,7 @@ def test_no_personal_data_in_any_output(
     for secret in (A, B, C, DONOR, "某"):
         assert secret not in blob, secret
     assert to_html(r).startswith("<!doctype html>")
+    assert 'href="listings.csv"' in html  # the file written beside the page
 
 
 def test_switching_a_programme_off_removes_it_from_the_report(tmp_path: Path) -> None:
@@ -339,6 +342,7 @@ def test_http_report_is_public_and_rejects_bad_years(year: tuple[Registry, dict[
     assert client.get("/v1/reports/1999").json()["problems"][0]["value"] == "1999"
     html = client.get("/v1/reports/2025/html")
     assert html.status_code == 200 and "<svg" in html.text
+    assert 'href="csv/listings"' in html.text  # relative to .../2025/html: the route below
     csv_ = client.get("/v1/reports/2025/csv/listings")
     assert csv_.status_code == 200 and csv_.text.startswith("month,")
     assert client.get("/v1/reports/2025/csv/nope").status_code == 404

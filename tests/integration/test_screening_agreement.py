@@ -162,7 +162,7 @@ def test_every_path_agrees_with_the_engine(
             for s in subjects:
                 assert bulk.get(s, []) == SqlRecords(conn).events_for_subject(s)
         names = {s: f"名{i}" for i, s in enumerate(subjects)}
-        stored = {s for s in subjects if built.names.hash_of(parse_subject_id(s).key)}
+        stored = {s for s in subjects if built.names.matches(parse_subject_id(s).key, names[s])}
         for screener in (built, kept_fresh):
             rt = ScreeningRuntime(reg, screener)
             rows = [Request(s, names[s], sector, "test") for s in stored for sector in SECTORS]

@@ -27,9 +27,9 @@ from typer.testing import CliRunner
 from socialcredit.domain.identity import ric_check_char
 from socialcredit.runtime import server
 from socialcredit.screening.api import ScreeningIds
+from socialcredit.screening.ids import fast_id
 from socialcredit.screening.routes import FastJSONResponse, ScreeningIn, parse_screening
 from socialcredit.screening.runtime import SCREENING_COLUMNS, LogWriter
-from socialcredit.screening.service import fast_id
 from socialcredit.store.tables_screening import screening_log, screening_refusals
 
 

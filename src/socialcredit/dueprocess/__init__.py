@@ -2,6 +2,16 @@
 reconsideration and their review, credit repair, the subject's own access to their file
 (including who screened them), and the audit trail of every step.
 
-Modules: ``notices``, ``cases``, ``repair``, ``subject_access``, ``audit``; HTTP in
-``case_routes`` and ``subject_routes``; the CLI in ``commands``.
+Modules:
+
+- notices: ``outbox`` (queueing, the planner that notices record events, reading notices),
+  ``letters`` (a notice's content as text and HTML), ``delivery`` (the mail worker, and
+  letters served by the authority);
+- cases: ``cases`` (what every case shares: the record it is about, the events and change
+  marks it writes, the case row and its letter), ``objections``, ``reconsideration``,
+  ``assignment`` (reviewers and who decides), ``decisions`` (written decisions),
+  ``case_queue`` (the operator's queue);
+- ``repair``, ``subject_access``, ``audit``; ``clock`` (timestamps as stored);
+- HTTP in ``case_routes`` and ``subject_routes``; the CLI in ``commands``; the demo's
+  ``mailcatcher``.
 """

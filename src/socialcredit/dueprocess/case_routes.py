@@ -10,7 +10,15 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from socialcredit.domain.dueprocess import Reviewer
-from socialcredit.dueprocess import audit, cases, notices
+from socialcredit.dueprocess import (
+    assignment,
+    audit,
+    case_queue,
+    cases,
+    decisions,
+    objections,
+    outbox,
+)
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 
 router = APIRouter(prefix="/v1", tags=["due process"])
@@ -48,7 +56,7 @@ class ObjectionOnBehalf(BaseModel):
 
 @router.post("/reviewers", status_code=201)
 def add_reviewer(body: ReviewerIn, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
-    return cases.add_reviewer(
+    return assignment.add_reviewer(
         reg, Reviewer(body.id, body.name, body.body, body.level, body.subject_id), op
     )
 
@@ -63,7 +71,7 @@ def queue(
     subject_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """The case queue, overdue cases first (flagged ``overdue``)."""
-    return cases.list_cases(
+    return case_queue.list_cases(
         reg, open_only=open_only, overdue_only=overdue, reviewer=reviewer, subject_id=subject_id
     )
 
@@ -71,7 +79,7 @@ def queue(
 @router.post("/objections", status_code=201)
 def object_on_behalf(body: ObjectionOnBehalf, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
     """An objection received in writing, entered by the registry for the subject."""
-    return cases.file_objection(
+    return objections.file_objection(
         reg,
         body.subject_id,
         body.authority,
@@ -90,19 +98,21 @@ def get_case(case_id: int, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
 
 @router.post("/cases/{case_id}/assign")
 def assign(case_id: int, body: AssignIn, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
-    return cases.assign(reg, case_id, body.reviewer, op)
+    return assignment.assign(reg, case_id, body.reviewer, op)
 
 
 @router.post("/cases/{case_id}/decision")
 def decide(case_id: int, body: DecisionIn, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
     """A reviewer's written decision; never on a record of their own."""
-    return cases.decide(reg, case_id, body.reviewer, body.outcome, body.reasons, body.correction)
+    return decisions.decide(
+        reg, case_id, body.reviewer, body.outcome, body.reasons, body.correction
+    )
 
 
 @router.get("/notices/{notice_id}/letter", response_class=HTMLResponse)
 def letter(notice_id: int, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
     """The printable letter of a notice (for the serving authority)."""
-    return HTMLResponse(notices.get_notice(reg, notice_id).body_html)
+    return HTMLResponse(outbox.get_notice(reg, notice_id).body_html)
 
 
 @router.get("/audit/verify")

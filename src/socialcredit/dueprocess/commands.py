@@ -59,7 +59,7 @@ def reviewer_add(
 ) -> None:
     """Register a reviewer."""
     from socialcredit.domain.dueprocess import Reviewer
-    from socialcredit.dueprocess.cases import add_reviewer
+    from socialcredit.dueprocess.assignment import add_reviewer
 
     with errors(as_json):
         d = add_reviewer(
@@ -102,7 +102,7 @@ def case_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The case queue, overdue cases first."""
-    from socialcredit.dueprocess.cases import list_cases
+    from socialcredit.dueprocess.case_queue import list_cases
 
     with errors(as_json):
         reg = cli_registry()
@@ -121,7 +121,7 @@ def case_object(
     as_json: JsonOpt = False,
 ) -> None:
     """File an objection received in writing, for the subject."""
-    from socialcredit.dueprocess.cases import file_objection
+    from socialcredit.dueprocess.objections import file_objection
 
     with errors(as_json):
         c = file_objection(
@@ -146,7 +146,7 @@ def case_decide(
     as_json: JsonOpt = False,
 ) -> None:
     """A reviewer's written decision."""
-    from socialcredit.dueprocess.cases import decide
+    from socialcredit.dueprocess.decisions import decide
 
     with errors(as_json):
         _print_cases([decide(cli_registry(), case_id, reviewer, outcome.value, reasons)], as_json)
@@ -190,7 +190,7 @@ def notices_work(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan notices for new record events and deliver due emails, with retries."""
-    from socialcredit.dueprocess.notices import run_worker
+    from socialcredit.dueprocess.delivery import run_worker
 
     with errors(as_json):
         name = worker or f"{socket.gethostname()}:{os.getpid()}"
@@ -210,7 +210,7 @@ def notices_list(
 ) -> None:
     """A subject's notices."""
     from socialcredit.domain.identity import parse_subject_id
-    from socialcredit.dueprocess.notices import notices_for_subject
+    from socialcredit.dueprocess.outbox import notices_for_subject
 
     with errors(as_json):
         rows = notices_for_subject(cli_registry(), parse_subject_id(subject).value)
@@ -240,7 +240,8 @@ def notices_letter(
     printed: Annotated[bool, typer.Option(help="record that the letter went to print")] = False,
 ) -> None:
     """Print a notice's letter as HTML (``--printed`` records that it went to print)."""
-    from socialcredit.dueprocess.notices import get_notice, mark_letter
+    from socialcredit.dueprocess.delivery import mark_letter
+    from socialcredit.dueprocess.outbox import get_notice
 
     with errors():
         reg = cli_registry()
@@ -255,7 +256,7 @@ def notices_served(
     as_json: JsonOpt = False,
 ) -> None:
     """Record that an authority served a letter on the subject."""
-    from socialcredit.dueprocess.notices import mark_letter
+    from socialcredit.dueprocess.delivery import mark_letter
 
     with errors(as_json):
         d = mark_letter(cli_registry(), notice_id, "delivered", "operator")

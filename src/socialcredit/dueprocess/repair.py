@@ -20,8 +20,9 @@ from sqlalchemy import insert
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType
-from socialcredit.dueprocess import audit, notices
+from socialcredit.dueprocess import audit, outbox
 from socialcredit.dueprocess.cases import append_record_event, get_case, mark_changed, own_record
+from socialcredit.dueprocess.letters import Letter
 from socialcredit.errors import InvalidInput
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import cases
@@ -86,7 +87,7 @@ def apply_for_repair(
             reason=f"repair case {cid}",
         )
         mark_changed(conn, reg, {sid, st.record.legal_representative_id or ""}, "repair")
-        letter = notices.Letter(
+        letter = Letter(
             f"Credit repair granted: record {authority}/{case_number}",
             f"Dear {st.record.subject_name},",
         )
@@ -97,7 +98,7 @@ def apply_for_repair(
             "lifted from today in every sector.",
             f"Your public credit commitment: {commitment.strip()}",
         )
-        notices.queue(
+        outbox.queue(
             conn,
             reg,
             subject_id=sid,

@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select, update
 
 from socialcredit.domain.identity import parse_subject_id
 from socialcredit.dueprocess import audit
+from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Forbidden, RegistryError
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
@@ -54,13 +55,9 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _naive(ts: dt.datetime) -> dt.datetime:
-    return ts.astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def request_code(reg: Registry, raw_id: str) -> dict[str, Any]:
     sid = parse_subject_id(raw_id, "subject_id").value
-    now = _naive(reg.now())
+    now = naive_utc(reg.now())
     with reg.engine.begin() as conn:
         recent = conn.execute(
             select(func.count())
@@ -115,7 +112,7 @@ def _send_code(reg: Registry, address: str, code: str) -> None:
 
 def open_session(reg: Registry, raw_id: str, code: str) -> dict[str, Any]:
     sid = parse_subject_id(raw_id, "subject_id").value
-    now = _naive(reg.now())
+    now = naive_utc(reg.now())
     c = access_codes.c
     wrong = False
     with reg.engine.begin() as conn:
@@ -155,7 +152,7 @@ def session_subject(reg: Registry, token: str) -> str:
     """The subject a session token belongs to, or Unauthenticated."""
     if not token:
         raise Unauthenticated("sign in: POST /v1/me/code, then POST /v1/me/session")
-    now = _naive(reg.now())
+    now = naive_utc(reg.now())
     with reg.engine.connect() as conn:
         row = conn.execute(
             select(access_sessions.c.subject_id).where(
@@ -207,7 +204,7 @@ def screenings_of(reg: Registry, subject_id: str) -> list[dict[str, Any]]:
 
 def _scores(reg: Registry, subject_id: str) -> list[dict[str, Any]] | None:
     try:
-        from socialcredit.scoring import service as scoring
+        from socialcredit import scoring
     except ImportError:
         return None
     fn = getattr(scoring, "subject_scores", None)
@@ -220,9 +217,9 @@ def _scores(reg: Registry, subject_id: str) -> list[dict[str, Any]] | None:
 def own_file(
     reg: Registry, viewer: str, raw_target: str | None, *, export: bool = False
 ) -> dict[str, Any]:
-    from socialcredit.dueprocess.cases import list_cases
-    from socialcredit.dueprocess.notices import notices_for_subject
-    from socialcredit.registry.subjects import subject_file
+    from socialcredit.dueprocess.case_queue import list_cases
+    from socialcredit.dueprocess.outbox import notices_for_subject
+    from socialcredit.registry import subject_file
 
     target = parse_subject_id(raw_target, "subject_id").value if raw_target else viewer
     may_see(reg, viewer, target)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from socialcredit.domain.identity import parse_subject_id
-from socialcredit.dueprocess import cases, repair, subject_access
+from socialcredit.dueprocess import objections, reconsideration, repair, subject_access
 from socialcredit.runtime.deps import RegistryDep
 
 router = APIRouter(prefix="/v1/me", tags=["subject"])
@@ -99,7 +99,7 @@ def object_to(
     target = subject_id or me
     subject_access.may_see(reg, me, parse_subject_id(target).value)
     by = "subject" if target == me else f"representative:{me}"
-    return cases.file_objection(
+    return objections.file_objection(
         reg,
         target,
         body.authority,
@@ -119,7 +119,9 @@ def reconsider(
     target = subject_id or me
     subject_access.may_see(reg, me, parse_subject_id(target).value)
     by = "subject" if target == me else f"representative:{me}"
-    return cases.file_reconsideration(reg, target, body.objection_case_id, body.statement, by)
+    return reconsideration.file_reconsideration(
+        reg, target, body.objection_case_id, body.statement, by
+    )
 
 
 @router.post("/repairs", status_code=201)

@@ -48,8 +48,10 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 7
 
 EXIT_CODES = {
     EXIT_OK: "done",
-    EXIT_REJECTED: "done, but some lines were rejected (ingest) or the audit chain is broken",
-    EXIT_USAGE: "bad input, bad usage or a configuration error (nothing was changed)",
+    EXIT_REJECTED: "done, but something is wrong: lines rejected (ingest), a proof that fails"
+    " or a chain or log that does not verify (audit verify, log prove, log verify)",
+    EXIT_USAGE: "bad input, bad usage or a configuration error (nothing was changed); "
+    "an inconsistent log (log monitor)",
     EXIT_INTERNAL: "internal error (set SOCIALCREDIT_DEBUG=1 for the traceback)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }

@@ -1,6 +1,6 @@
 """Incremental rescoring: follow the store's change feeds, rescore the residents they name.
 
-The same three feeds the screening index follows (``screening_feed.Feed``): new records,
+The same three feeds the screening index follows (``socialcredit.registry.Feed``): new records,
 new record events (fulfilled, withdrawn, corrected, repaired, ...) and ``subject_changes``
 (due-process decisions, residence moves). Marks per feed are kept in ``scoring_cursor`` and
 advanced in the same transaction as nothing else, after the rescoring: a crash in between
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from socialcredit.errors import InvalidInput
-from socialcredit.registry.feed import Feed
+from socialcredit.registry import Feed
 from socialcredit.runtime.registry import Registry
 from socialcredit.scoring.programmes import _read, _write
 from socialcredit.scoring.subject import rescore_subject

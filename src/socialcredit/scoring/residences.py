@@ -60,7 +60,7 @@ def set_residence(
         raise InvalidInput.one(
             "resident_since", "must not be in the future", resident_since.isoformat()
         )
-    from socialcredit.registry.feed import note_change
+    from socialcredit.registry import note_change
 
     with _write(reg) as conn:
         write_residences(conn, [Residence(sid.value, region_code, resident_since)])

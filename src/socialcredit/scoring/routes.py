@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from socialcredit import scoring
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
-from socialcredit.scoring import service as scoring
 
 router = APIRouter(tags=["scoring"])
 

@@ -23,10 +23,11 @@ from socialcredit.errors import Forbidden, InvalidInput, RegistryError
 from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
 from socialcredit.screening.grades import published_benefit
+from socialcredit.screening.ids import FastId
 from socialcredit.screening.logproc import ProcessLogWriter
 from socialcredit.screening.parties import KeyInfo, hash_key
 from socialcredit.screening.runtime import LogWriter, RateLimiter, Row, Watcher
-from socialcredit.screening.service import FastId, Screener, default_snapshot
+from socialcredit.screening.service import Screener, default_snapshot
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("socialcredit.screening.audit")

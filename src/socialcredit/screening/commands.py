@@ -283,9 +283,9 @@ def check(
                 "name", "does not match the registry's name for this subject_id", name
             )
         # the screening index's code path, as the server answers (reasons from the engine)
-        d = decision_dict(
-            check_decision(reg, subject_id, sector, day), subject_id.strip().upper(), day
-        )
+        decision = check_decision(reg, subject_id, sector, day)
+        # as the registry reads it: ASCII, upper case, a 15-digit number in its 18-digit form
+        d = decision_dict(decision, sid, day)
         if as_json:
             c.print_json(d)
             return

@@ -17,21 +17,12 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import mul
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from socialcredit.domain.identity import (
-    RIC_WEIGHTS,
-    USCC_ALPHABET,
-    SubjectId,
-    SubjectKind,
-    id_key,
-    parse_subject_id,
-    uscc_check_char,
-)
+from socialcredit.domain.identity import SubjectId, SubjectKind, id_key, parse_subject_id
 from socialcredit.domain.records import RecordEvent
 from socialcredit.domain.restrictions import UNTIL_PAID, UNTIL_REMOVED, Decision, assess
 from socialcredit.domain.rules import Effect, RulePack, TermKind
@@ -55,20 +46,17 @@ from socialcredit.screening import (
     subject_ref,
 )
 from socialcredit.screening.benefits import benefit_entry, benefit_schema
+from socialcredit.screening.ids import FastId, fast_id
 from socialcredit.screening.names import NameTable, name_hash
 from socialcredit.screening.parties import KeyInfo, load_keys
-from socialcredit.screening.slots import KeySlots
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: the name table is a retrieval filter plus exact changes
 # Stored IDs are parsed again and again (every delta re-assesses its subjects); the full
 # GB 11643 / GB 32100 parse costs ~0.1-1 ms, so remember the recent ones.
 _parse_stored = functools.lru_cache(maxsize=1 << 16)(parse_subject_id)
 KEYS_RELOAD_S = 1.0
-_RIC_CHECK = "10X98765432"
-_RIC_ASCII_ZEROS = ord("0") * sum(RIC_WEIGHTS)  # what the ASCII codes add to the weighted sum
-_USCC = frozenset(USCC_ALPHABET)
 
 
 @dataclass(frozen=True)
@@ -82,35 +70,6 @@ class Answer:
     until_condition: str | None
     benefit: str | None
     explanation: str
-
-
-@dataclass(frozen=True)
-class FastId:
-    value: str
-    key: int
-    code: str | None  # the credit code, for enterprises (the index confirms it)
-
-
-def fast_id(raw: str) -> FastId | None:
-    """The ID if its check character is right, else None (then parse it for the reason).
-
-    The name table only knows IDs the registry validated, so a check character is enough
-    here; the full GB 11643 / GB 32100 parse (~0.1 ms) runs only when the name check fails.
-    """
-    v = raw.strip().upper()
-    if len(v) != 18:
-        return None
-    first = v[:17]
-    if first.isdigit():
-        if first.isascii():  # the usual case: the weighted sum over the bytes, in C
-            total = sum(map(mul, first.encode("ascii"), RIC_WEIGHTS)) - _RIC_ASCII_ZEROS
-        else:  # other Unicode digits: int() reads them, as it always has
-            total = sum(int(c) * w for c, w in zip(first, RIC_WEIGHTS, strict=True))
-        if v[17] == _RIC_CHECK[total % 11]:
-            return FastId(v, int(first), None)
-    if _USCC.issuperset(v) and uscc_check_char(first) == v[17]:
-        return FastId(v, id_key(v, SubjectKind.ENTERPRISE), v)
-    return None
 
 
 def _stored_kind(kind: str) -> SubjectKind:
@@ -205,15 +164,15 @@ class Screener:
         save_index(self.deny.current, path / "deny")
         save_index(self.benefits.current, path / "benefits")
         names = self.names.compacted()
-        for k, v in names.base.arrays().items():
+        for k, v in names.arrays().items():
             np.save(path / f"names_{k}.npy", v, allow_pickle=False)
         state = {
             "format": SNAPSHOT_FORMAT,
             "rulepack_version": self.pack.version,
             "built_on": self.built_on.isoformat(),
             "feed": self.feed.to_dict(),
-            "names": names.base.meta(),
-            "name_arrays": sorted(names.base.arrays()),
+            "names": names.meta(),
+            "name_arrays": sorted(names.arrays()),
         }
         tmp = path / "state.json.tmp"
         tmp.write_text(json.dumps(state), "utf-8")
@@ -233,7 +192,7 @@ class Screener:
         if deny.schema != Schema.from_pack(reg.pack) or ben.schema != benefit_schema(reg.pack):
             raise ValueError("snapshot schema differs from the rule pack's")
         arrays = {k: np.load(path / f"names_{k}.npy") for k in state["name_arrays"]}
-        names = NameTable(KeySlots.from_arrays(state["names"], arrays))
+        names = NameTable.from_arrays(state["names"], arrays)
         s = cls(
             reg.pack,
             IndexHolder(deny),

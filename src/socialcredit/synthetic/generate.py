@@ -14,7 +14,7 @@ Vectorised end to end (NumPy and Arrow, no per-row Python) and deterministic for
 - :func:`generate_records` -> an Arrow table in exactly the ingest format
   (``docs/ingest-format.md``) at the rates of DOMAIN.md section 7. The category split, the
   later events and the scaling rule are documented in
-  :mod:`socialcredit.synthetic.records`; in short, of 14.21 million dishonest-conduct
+  :mod:`socialcredit.synthetic.rates`; in short, of 14.21 million dishonest-conduct
   records a year: 2.614M court defaulters (ground 1 at 72%), 0.12M exit restrictions, 0.03M
   air category A, 0.35M rail, 0.21M category B, 10.886M tiered administrative penalties, plus
   0.26M A-grade-taxpayer redlist records for enterprises. About 60% of court listings are
@@ -33,19 +33,21 @@ use the reserved ``example.*`` domains, and no identifier is drawn from real peo
 from __future__ import annotations
 
 from socialcredit.registry import reference_authorities
+from socialcredit.synthetic.lines import SCHEMA
 from socialcredit.synthetic.population import (
     SUBJECT_SCHEMA,
     Population,
     Progress,
     generate_population,
 )
-from socialcredit.synthetic.records import (
+from socialcredit.synthetic.rates import (
     NATIONAL_ENTERPRISES,
     NATIONAL_INDIVIDUALS,
     NATIONAL_RECORDS,
     PROFILES,
+)
+from socialcredit.synthetic.records import (
     REFERENCE_AUTHORITIES,
-    SCHEMA,
     generate_record_batches,
     generate_records,
 )

@@ -218,7 +218,7 @@ def populate_scoring(
     import pyarrow.compute as pc
 
     from socialcredit.registry import ingest_table
-    from socialcredit.synthetic.records import SCHEMA
+    from socialcredit.synthetic.lines import SCHEMA
 
     on = min(today, dt.date(year, 12, 31))
     persons = subjects.filter(pc.equal(subjects.column("kind"), "person"))

@@ -30,6 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.screening.routes",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
+    "socialcredit.integrity.routes",
 )
 
 

@@ -42,7 +42,9 @@ Stage = Callable[[str], None]  # what the batch is doing now: validating, writin
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What happened to a batch. ``rejected`` lists every problem, by line."""
+    """What happened to a batch. ``rejected`` lists every problem, by line; ``warnings``
+    what was accepted but is worth a look (a 15-digit ID converted to 18 digits, with the
+    original as the value; an address code GB/T 2260 never held), by line."""
 
     batch_id: int | None
     source: str
@@ -52,6 +54,7 @@ class IngestReport:
     duplicates: int
     rejected: tuple[Problem, ...]
     already_ingested: bool = False
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def rejected_lines(self) -> int:
@@ -92,12 +95,7 @@ def _ingest(
         say("validating")
         v = validate(parsed, pack, authorities, today)
         p = plan(uow, v)
-        problems = tuple(
-            sorted(
-                [*parsed.problems, *v.chk.problems],
-                key=lambda p: (p.line or 0, FIELDS.index(p.field) if p.field in FIELDS else -1),
-            )
-        )
+        problems = _by_line([*parsed.problems, *v.chk.problems])
         if problems and all_or_nothing:
             raise BatchRejected(
                 f"{source}: {len({p.line for p in problems})} bad line(s); nothing was written",
@@ -137,7 +135,23 @@ def _ingest(
         say("committing")
         uow.commit()
     return IngestReport(
-        batch_id, source, sha256, parsed.total_lines, accepted, p.duplicates, problems
+        batch_id,
+        source,
+        sha256,
+        parsed.total_lines,
+        accepted,
+        p.duplicates,
+        problems,
+        warnings=_by_line(v.chk.warnings),
+    )
+
+
+def _by_line(problems: list[Problem]) -> tuple[Problem, ...]:
+    return tuple(
+        sorted(
+            problems,
+            key=lambda p: (p.line or 0, FIELDS.index(p.field) if p.field in FIELDS else -1),
+        )
     )
 
 

@@ -1,0 +1,62 @@
+"""The transparency log: every change a leaf of an RFC 9162 Merkle tree, signed heads,
+inclusion and consistency proofs, verification from the rows, and a witness.
+
+Writers call :func:`append_leaves` inside the transaction that makes the change, with
+payloads from :func:`leaf_payload` / :func:`leaf_payloads`; a timer calls
+:func:`maybe_sign_head`. Readers use the proofs, :func:`verify_log` and :class:`Witness`.
+"""
+
+from socialcredit.integrity.heads import (
+    Head,
+    all_heads,
+    key_path,
+    latest_head,
+    log_key,
+    maybe_sign_head,
+    sign_head,
+)
+from socialcredit.integrity.leaves import KIND_TABLES, TableRows, leaf_payload, leaf_payloads
+from socialcredit.integrity.merkle import verify_consistency, verify_inclusion
+from socialcredit.integrity.note import Checkpoint, SigningKey, open_checkpoint
+from socialcredit.integrity.store import (
+    append_hashes,
+    append_leaves,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash_at,
+    root_at,
+    tree_size,
+)
+from socialcredit.integrity.verify import LogVerdict, verify_log
+from socialcredit.integrity.witness import Witness, WitnessAlarm, monitor
+
+__all__ = [
+    "KIND_TABLES",
+    "Checkpoint",
+    "Head",
+    "LogVerdict",
+    "SigningKey",
+    "TableRows",
+    "Witness",
+    "WitnessAlarm",
+    "all_heads",
+    "append_hashes",
+    "append_leaves",
+    "consistency_proof",
+    "inclusion_proof",
+    "key_path",
+    "latest_head",
+    "leaf_hash_at",
+    "leaf_payload",
+    "leaf_payloads",
+    "log_key",
+    "maybe_sign_head",
+    "monitor",
+    "open_checkpoint",
+    "root_at",
+    "sign_head",
+    "tree_size",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_log",
+]

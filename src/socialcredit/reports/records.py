@@ -1,0 +1,216 @@
+"""Records collected, by category and by authority, and the raw sources the listing figures
+are computed from: every record decided by the end of the period, and its first fulfilment,
+withdrawal and repair (with the amount owed as corrected before payment), read in chunks
+straight from the driver's cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, text
+
+from socialcredit.reports.period import EPOCH, I64, Period, Table, _d, _dates, _param
+from socialcredit.reports.repeat import NEVER
+from socialcredit.runtime.registry import Registry
+
+CHUNK = 500_000
+
+
+def _fetch(conn: Connection, sql: str, params: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows in chunks straight from the driver's cursor (plain tuples, no Row objects: at
+    national volume that is most of the time spent), in the connection's transaction."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    names: list[str] = []
+
+    def sub(m: Any) -> str:
+        names.append(m.group(1))
+        return mark
+
+    import re
+
+    raw_sql = re.sub(r":([a-z_]+)", sub, sql)
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(raw_sql, tuple(params[n] for n in names))
+        while True:
+            chunk = cur.fetchmany(CHUNK)
+            if not chunk:
+                return
+            yield list(chunk)
+    finally:
+        cur.close()
+
+
+@dataclass
+class Records:
+    """Every record decided by the end of the period, as columns (blacklists and others)."""
+
+    id: I64
+    subject: I64  # a dense subject number (the same subject, the same number)
+    category: I64  # index into categories
+    authority: I64  # index into authorities
+    decision: I64
+    extension: I64
+    categories: list[str]
+    authorities: list[str]
+
+
+def _subject_numbers(ids: list[bytes]) -> I64:
+    raw = np.frombuffer(b"".join(x.ljust(18)[:18] for x in ids), np.uint8).reshape(-1, 18)
+    hi = raw[:, :8].copy().view(">u8").ravel()
+    mid = raw[:, 8:16].copy().view(">u8").ravel()
+    lo = raw[:, 16:18].copy().view(">u2").ravel()
+    order = np.lexsort((lo, mid, hi))
+    h, m_, lw = hi[order], mid[order], lo[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (h[1:] != h[:-1]) | (m_[1:] != m_[:-1]) | (lw[1:] != lw[:-1])
+    out = np.empty(len(order), np.int64)
+    out[order] = np.cumsum(new) - 1
+    return out
+
+
+def load_records(conn: Connection, p: Period) -> Records:
+    ids: list[I64] = []
+    subj: list[bytes] = []
+    cat: list[I64] = []
+    auth: list[I64] = []
+    dec: list[I64] = []
+    ext: list[I64] = []
+    cats: dict[str, int] = {}
+    auths: dict[str, int] = {}
+    last = (EPOCH + dt.timedelta(days=p.last)).isoformat()
+    sql = (
+        "SELECT id, subject_id, category, authority, decision_date, extension_years "
+        "FROM records WHERE decision_date <= :last ORDER BY id"
+    )
+    for chunk in _fetch(conn, sql, {"last": _param(conn, dt.date.fromisoformat(last))}):
+        i, s, c, a, d, e = zip(*chunk, strict=True)
+        ids.append(np.array(i, np.int64))
+        subj.extend(x.encode("ascii") for x in s)
+        cat.append(np.array([cats.setdefault(x, len(cats)) for x in c], np.int64))
+        auth.append(np.array([auths.setdefault(x, len(auths)) for x in a], np.int64))
+        dec.append(_dates(d))
+        ext.append(np.array(e, np.int64))
+
+    def cat_(xs: list[I64]) -> I64:
+        return np.concatenate(xs) if xs else np.zeros(0, np.int64)
+
+    return Records(
+        cat_(ids),
+        _subject_numbers(subj) if subj else np.zeros(0, np.int64),
+        cat_(cat),
+        cat_(auth),
+        cat_(dec),
+        cat_(ext),
+        list(cats),
+        list(auths),
+    )
+
+
+@dataclass
+class Events:
+    fulfilled: I64  # per record: day of the first fulfilment, NEVER if none
+    withdrawn: I64
+    withdrawn_upheld: npt.NDArray[np.bool_]  # the first withdrawal's reason
+    repaired: I64
+    amounts: dict[int, Decimal | None]  # record row -> amount as corrected, for fulfilled ones
+
+
+def load_events(conn: Connection, p: Period, recs: Records) -> Events:
+    n = len(recs.id)
+    first = {k: np.full(n, NEVER, np.int64) for k in ("fulfilled", "withdrawn", "repaired")}
+    upheld = np.zeros(n, dtype=bool)
+    last = EPOCH + dt.timedelta(days=p.last)
+    sql = (
+        "SELECT record_id, type, event_date, reason FROM record_events "
+        "WHERE event_date <= :last AND type IN ('fulfilled', 'withdrawn', 'repaired') "
+        "ORDER BY event_date, id"
+    )
+    for chunk in _fetch(conn, sql, {"last": _param(conn, last)}):
+        rid, kind, day, reason = zip(*chunk, strict=True)
+        row = np.searchsorted(recs.id, np.array(rid, np.int64))
+        row = np.clip(row, 0, max(n - 1, 0))
+        ok = recs.id[row] == np.array(rid, np.int64) if n else np.zeros(len(rid), bool)
+        days = _dates(day)
+        kinds = np.array(kind)
+        for k, arr in first.items():
+            m = ok & (kinds == k)
+            # Events come in date order: the first one per record wins.
+            rows, pick = np.unique(row[m], return_index=True)
+            vals = days[m][pick]
+            arr[rows] = np.minimum(arr[rows], vals)
+            if k == "withdrawn":
+                reasons = np.array(reason, dtype=object)[m][pick]
+                first_now = arr[rows] == vals
+                upheld[rows[first_now]] = reasons[first_now] == "objection_upheld"
+    amounts: dict[int, Decimal | None] = {}
+    paid = np.flatnonzero(first["fulfilled"] != NEVER)
+    if len(paid):
+        want = recs.id[paid]
+        found = conn.execute(
+            text("SELECT id, amount_owed FROM records WHERE id >= :lo AND id <= :hi"),
+            {"lo": int(want.min()), "hi": int(want.max())},
+        )
+        wanted = set(want.tolist())
+        amounts = {
+            int(r[0]): None if r[1] is None else Decimal(str(r[1]))
+            for r in found
+            if int(r[0]) in wanted
+        }
+        corr = conn.execute(
+            text(
+                "SELECT record_id, event_date, payload FROM record_events "
+                "WHERE type = 'corrected' AND event_date <= :last ORDER BY event_date, id"
+            ),
+            {"last": _param(conn, last)},
+        )
+        pay_day = dict(zip(want.tolist(), first["fulfilled"][paid].tolist(), strict=True))
+        import json
+
+        for rid, day, payload in corr:
+            if rid in pay_day and _d(day) <= pay_day[rid] and payload is not None:
+                d = json.loads(payload) if isinstance(payload, str) else payload
+                v = d.get("amount_owed")
+                amounts[rid] = None if v is None else Decimal(str(v))
+    return Events(first["fulfilled"], first["withdrawn"], upheld, first["repaired"], amounts)
+
+
+def _wide(keys: I64, month: I64, k: int, nm: int) -> npt.NDArray[np.int64]:
+    counts = np.bincount(keys * nm + month, minlength=k * nm)
+    out: npt.NDArray[np.int64] = counts[: k * nm].reshape(k, nm)
+    return out
+
+
+def records_tables(recs: Records, p: Period, reg: Registry) -> tuple[Table, Table]:
+    inyear = p.within(recs.decision)
+    month = p.month_index(recs.decision[inyear])
+    nm = len(p.months)
+    by_cat = Table(
+        "records_by_category",
+        "Records collected (by decision date), by category",
+        ["category", "list", *p.months, "total"],
+    )
+    wide = _wide(recs.category[inyear], month, len(recs.categories), nm)
+    for ci, cid in sorted(enumerate(recs.categories), key=lambda x: x[1]):
+        series = [int(x) for x in wide[ci]]
+        if sum(series):
+            c = reg.pack.categories.get(cid)
+            by_cat.rows.append([cid, c.list_id if c else "", *series, sum(series)])
+    by_auth = Table(
+        "records_by_authority",
+        "Records collected (by decision date), by authority",
+        ["authority", *p.months, "total"],
+    )
+    wide = _wide(recs.authority[inyear], month, len(recs.authorities), nm)
+    for ai, code in sorted(enumerate(recs.authorities), key=lambda x: x[1]):
+        series = [int(x) for x in wide[ai]]
+        if sum(series):
+            by_auth.rows.append([code, *series, sum(series)])
+    return by_cat, by_auth
