@@ -514,6 +514,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.cli_dueprocess",
     "socialcredit.cli_scoring",
     "socialcredit.cli_screening",
+    "socialcredit.accounts.commands",  # user add/list/disable/reset (issue 11)
 )
 
 

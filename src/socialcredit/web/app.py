@@ -29,6 +29,8 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.web.routes_screening",
     "socialcredit.web.routes_reports",
     "socialcredit.web.routes_scores",
+    "socialcredit.accounts.api",  # accounts (issue 11)
+    "socialcredit.accounts.routes",  # accounts pages (issue 11)
 )
 
 
@@ -110,6 +112,9 @@ def create_app(registry: Registry) -> FastAPI:
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
+    from socialcredit.web.pages import install as install_pages  # page kit (issue 11)
+
+    install_pages(app)  # page kit: static files, CSP, language switch, errors as pages
     return app
 
 
