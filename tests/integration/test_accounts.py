@@ -60,7 +60,12 @@ def reg(db_url: str, clock: Clock) -> Iterator[Registry]:
 
 def add(reg: Registry, name: str, role: Role = Role.OPERATOR, scope: Scope | None = None) -> int:
     user, _ = service.create_user(
-        reg, username=name, display_name=name, role=role, scope=scope or Scope(), by="cli",
+        reg,
+        username=name,
+        display_name=name,
+        role=role,
+        scope=scope or Scope(),
+        by="cli",
         password=PW,
     )
     return user.id
@@ -68,18 +73,30 @@ def add(reg: Registry, name: str, role: Role = Role.OPERATOR, scope: Scope | Non
 
 def test_users_are_added_with_a_fitting_scope_and_named_in_the_audit_log(reg: Registry) -> None:
     user, one_time = service.create_user(
-        reg, username="Li.Clerk", display_name="李文", role=Role.CLERK,
-        scope=Scope(authority="CAAC"), by="cli",
+        reg,
+        username="Li.Clerk",
+        display_name="李文",
+        role=Role.CLERK,
+        scope=Scope(authority="CAAC"),
+        by="cli",
     )
     assert user.username == "li.clerk" and user.must_change_password and one_time
-    assert service.authenticate(reg, username="li.clerk", password=one_time, client="t").id == user.id
+    assert (
+        service.authenticate(reg, username="li.clerk", password=one_time, client="t").id == user.id
+    )
     with pytest.raises(InvalidInput, match="no such authority"):
         service.create_user(
-            reg, username="x", display_name="x", role=Role.CLERK, scope=Scope(authority="NOPE"),
+            reg,
+            username="x",
+            display_name="x",
+            role=Role.CLERK,
+            scope=Scope(authority="NOPE"),
             by="cli",
         )
     with pytest.raises(InvalidInput, match="needs --authority"):
-        service.create_user(reg, username="y", display_name="y", role=Role.CLERK, scope=Scope(), by="cli")
+        service.create_user(
+            reg, username="y", display_name="y", role=Role.CLERK, scope=Scope(), by="cli"
+        )
     with pytest.raises(Conflict):
         add(reg, "li.clerk")
     with reg.engine.connect() as conn:
@@ -159,8 +176,14 @@ def test_disabling_ends_sessions_and_tokens(reg: Registry) -> None:
 
 def test_expired_accounts_stop_working(reg: Registry, clock: Clock) -> None:
     user, _ = service.create_user(
-        reg, username="zhou", display_name="z", role=Role.OFFICIAL, scope=Scope(), by="cli",
-        password=PW, expires_at=dt.datetime(2026, 12, 2),
+        reg,
+        username="zhou",
+        display_name="z",
+        role=Role.OFFICIAL,
+        scope=Scope(),
+        by="cli",
+        password=PW,
+        expires_at=dt.datetime(2026, 12, 2),
     )
     token = service.issue_token(reg, username="zhou", by="cli")
     assert service.user_for_token(reg, token) is not None

@@ -69,8 +69,13 @@ def test_accept_language(header: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("target", "expected"),
-    [("/account", "/account"), ("//evil.example/", "/"), ("https://evil.example", "/"),
-     ("/\\evil", "/"), (None, "/")],
+    [
+        ("/account", "/account"),
+        ("//evil.example/", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil", "/"),
+        (None, "/"),
+    ],
 )
 def test_return_paths_stay_on_this_site(target: str | None, expected: str) -> None:
     assert i18n.safe_next(target) == expected

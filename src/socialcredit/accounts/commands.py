@@ -1,7 +1,8 @@
 """``socialcredit user``: staff accounts from the database host.
 
 socialcredit user add USERNAME --role clerk --authority CAAC [--name ...] [--password-stdin]
-socialcredit user list [--json] | disable USERNAME [--enable] | reset USERNAME [--totp] [--no-password]
+socialcredit user list [--json] | disable USERNAME [--enable]
+socialcredit user reset USERNAME [--totp] [--no-password] [--password-stdin]
 socialcredit user token USERNAME       (a new API token, shown once)
 """
 
@@ -85,7 +86,11 @@ def list_(as_json: JsonOpt = False) -> None:
             return
         t = Table("user", "name", "role", "scope", "2FA", "token", "state")
         for u in users:
-            state = "disabled" if u.disabled_at else ("expires " + str(u.expires_at) if u.expires_at else "active")
+            state = (
+                "disabled"
+                if u.disabled_at
+                else ("expires " + str(u.expires_at) if u.expires_at else "active")
+            )
             t.add_row(
                 u.username,
                 u.display_name,

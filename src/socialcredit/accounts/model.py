@@ -36,7 +36,9 @@ class Scope:
             Role.REVIEWER: {"review_body", "review_level"},
             Role.PARTY_CLERK: {"party"},
         }.get(role, set())
-        problems = [f"{role} needs --{f.replace('_', '-')}" for f in sorted(need) if not getattr(self, f)]
+        problems = [
+            f"{role} needs --{f.replace('_', '-')}" for f in sorted(need) if not getattr(self, f)
+        ]
         extra = [
             f
             for f in ("authority", "review_body", "review_level", "party")

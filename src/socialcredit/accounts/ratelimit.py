@@ -5,8 +5,10 @@ Two named limits from settings, each a moving window: ``user.login`` per account
 :class:`LockedOut` and the seconds until the window frees a slot), and *hits* them only when it
 fails, so a person who types their password right is never counted. An account past its limit
 is locked until the window passes, even for the right password: that is what makes guessing
-pointless. Storage comes from one URL: ``memory://`` (one process) or ``redis://...`` when
-several workers or nodes must share the counts.
+pointless. The account's key includes a piece of its password hash (``service._limit_key``),
+so an operator's password reset lifts the lock in every process, whatever the storage.
+Storage comes from one URL: ``memory://`` (one process) or ``redis://...`` when several
+workers or nodes must share the counts.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class LoginLimiter:
         self._ip = parse(per_ip)
 
     def _keys(self, username: str, ip: str) -> list[tuple[RateLimitItem, str, str]]:
-        return [(self._user, "user.login", username.casefold()), (self._ip, "ip.login", ip)]
+        return [(self._user, "user.login", username), (self._ip, "ip.login", ip)]
 
     def check(self, username: str, ip: str) -> None:
         """Raise :class:`LockedOut` if either limit is used up."""
@@ -47,10 +49,6 @@ class LoginLimiter:
         for item, name, key in self._keys(username, ip):
             self._limiter.hit(item, name, key)
 
-    def clear(self, username: str) -> None:
-        """An operator's reset unlocks the account at once."""
-        self._limiter.clear(self._user, "user.login", username.casefold())
-
 
 @lru_cache(maxsize=8)
 def _limiter(storage_url: str, per_user: str, per_ip: str) -> LoginLimiter:
@@ -59,4 +57,6 @@ def _limiter(storage_url: str, per_user: str, per_ip: str) -> LoginLimiter:
 
 def login_limiter(settings: Settings) -> LoginLimiter:
     """The process's limiter for these settings (one storage per URL, made once)."""
-    return _limiter(settings.ratelimit_storage_url, settings.login_limit_user, settings.login_limit_ip)
+    return _limiter(
+        settings.ratelimit_storage_url, settings.login_limit_user, settings.login_limit_ip
+    )

@@ -28,7 +28,9 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _login_error(request: Request, exc: BadCredentials | LockedOut, template: str, ctx: dict[str, object]) -> HTMLResponse:
+def _login_error(
+    request: Request, exc: BadCredentials | LockedOut, template: str, ctx: dict[str, object]
+) -> HTMLResponse:
     if isinstance(exc, LockedOut):
         ctx = {**ctx, "error": "locked", "minutes": math.ceil(exc.retry_after / 60)}
         resp = render(request, template, ctx, 429)
@@ -61,10 +63,12 @@ def login(
             reg, username=username, password=password, client=_client(request)
         )
     except (BadCredentials, LockedOut) as e:
-        ctx = {"next": target, "username": username}
+        ctx: dict[str, object] = {"next": target, "username": username}
         return _login_error(request, e, "accounts/login.html", ctx)
     # A new session id at every step up in privilege: an id fixed before sign-in is worthless.
-    s = sessions.rotate(reg, current_session(request), user_id=user.id, mfa_pending=user.totp_enabled)
+    s = sessions.rotate(
+        reg, current_session(request), user_id=user.id, mfa_pending=user.totp_enabled
+    )
     use_session(request, s)
     if user.totp_enabled:
         return redirect("/login/totp?" + urlencode({"next": target}))
@@ -134,7 +138,12 @@ def account(request: Request, reg: RegistryDep, user: CurrentUser, done: str = "
 
 @router.post("/account/password")
 def change_password(
-    request: Request, reg: RegistryDep, user: CurrentUser, current: Field, new: Field, confirm: Field
+    request: Request,
+    reg: RegistryDep,
+    user: CurrentUser,
+    current: Field,
+    new: Field,
+    confirm: Field,
 ) -> Response:
     if new != confirm:
         return _account(request, reg, user, password_error="mismatch", status=422)

@@ -8,6 +8,7 @@ transaction that also appends its audit entry naming who did it (``by``: a user'
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from typing import Any
 
@@ -53,7 +54,9 @@ def _row(conn: Connection, **where: Any) -> Any:
     return conn.execute(q).first()
 
 
-def _audit(conn: Connection, reg: Registry, by: str, action: str, target: str, **details: Any) -> None:
+def _audit(
+    conn: Connection, reg: Registry, by: str, action: str, target: str, **details: Any
+) -> None:
     audit.append(conn, reg.now(), by, action, target=target, details=details or None)
 
 
@@ -163,7 +166,7 @@ def reset(
 ) -> str | None:
     """Reset a user's password (a generated one, returned, unless ``new_password`` is given;
     either must be changed at next sign-in) and/or remove their second factor. Ends their
-    sessions and lifts a sign-in lockout."""
+    sessions; a new password lifts a sign-in lockout (see :func:`_limit_key`)."""
     values: dict[str, Any] = {}
     generated = None
     if password:
@@ -181,8 +184,15 @@ def reset(
         conn.execute(update(users).where(users.c.id == r.id).values(**values))
         _end_sessions(conn, int(r.id))
         _audit(conn, reg, by, "user.reset", username, password=password, totp=totp)
-    login_limiter(reg.settings).clear(username)
     return generated
+
+
+def _limit_key(username: str, r: Any) -> str:
+    """The account's key in the rate limiter: the name plus a piece of the password hash, so a
+    reset (a new hash) lifts a lockout in every process, whatever the limiter's storage."""
+    if r is None:
+        return username
+    return f"{username}#{hashlib.sha256(r.password_hash.encode()).hexdigest()[:16]}"
 
 
 def authenticate(reg: Registry, *, username: str, password: str, client: str) -> User:
@@ -193,12 +203,13 @@ def authenticate(reg: Registry, *, username: str, password: str, client: str) ->
     """
     limiter = login_limiter(reg.settings)
     username = username.strip().lower()
-    limiter.check(username, client)
     with reg.engine.connect() as conn:
         r = _row(conn, username=username)
+    key = _limit_key(username, r)
+    limiter.check(key, client)
     ok = sec.verify_password(r.password_hash if r is not None else None, password)
     if r is None or not ok or not _user(r).active(utcnow(reg)):
-        limiter.failed(username, client)
+        limiter.failed(key, client)
         raise BadCredentials("wrong user name or password")
     if sec.needs_rehash(r.password_hash):
         with reg.engine.begin() as conn:
@@ -214,14 +225,15 @@ def verify_second_factor(reg: Registry, *, user_id: int, code: str, client: str)
     """Check a TOTP code for a user whose password was right; same limits as the password."""
     user = get_user(reg, user_id=user_id)
     limiter = login_limiter(reg.settings)
-    limiter.check(user.username, client)
     with reg.engine.begin() as conn:
         r = _row(conn, id=user_id)
+        key = _limit_key(user.username, r)
+        limiter.check(key, client)
         step = None
         if r.totp_enabled and r.totp_secret:
             step = sec.totp_step(r.totp_secret, code, time.time(), r.totp_last_step)
         if step is None:
-            limiter.failed(user.username, client)
+            limiter.failed(key, client)
             raise BadCredentials("wrong one-time code")
         conn.execute(update(users).where(users.c.id == user_id).values(totp_last_step=step))
     return user
@@ -230,11 +242,12 @@ def verify_second_factor(reg: Registry, *, user_id: int, code: str, client: str)
 def change_password(reg: Registry, *, user: User, current: str, new: str, client: str) -> None:
     """A user changes their own password (the current one is asked again)."""
     limiter = login_limiter(reg.settings)
-    limiter.check(user.username, client)
     with reg.engine.begin() as conn:
         r = _row(conn, id=user.id)
+        key = _limit_key(user.username, r)
+        limiter.check(key, client)
         if not sec.verify_password(r.password_hash, current):
-            limiter.failed(user.username, client)
+            limiter.failed(key, client)
             raise BadCredentials("the current password is wrong")
         if new == current:
             raise InvalidInput.one("password", "the new password must differ from the old one")

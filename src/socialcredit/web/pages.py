@@ -27,6 +27,7 @@ page), the same error in the JSON API stays JSON.
 
 from __future__ import annotations
 
+import inspect
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,8 @@ def install(app: FastAPI) -> None:
         if getattr(request.state, "page", False):
             return error_page(request, exc)
         if json_handler is not None:
-            resp: Response = await json_handler(request, exc)
+            got = json_handler(request, exc)
+            resp: Response = await got if inspect.isawaitable(got) else got
         else:
             resp = JSONResponse(exc.to_dict(), status_code=exc.status)
         if isinstance(exc, LockedOut):
