@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DB ?= var/demo.db
 DEMO_URL := sqlite:///$(DEMO_DB)
 
-.PHONY: install demo test lint bench clean services messages
+.PHONY: install demo test lint bench clean services messages screens
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -51,6 +51,10 @@ LOCALE := src/socialcredit/web/locale
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F src/socialcredit/web/babel.cfg -o $(LOCALE)/messages.pot --no-location --omit-header --sort-output .
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete --width 100
+
+# Screenshots of each staff page in Chinese at 375 px and desktop width, kept in docs/screens/.
+screens: $(STAMP) services
+	SOCIALCREDIT_SCREENS_DIR=docs/screens $(BIN)/pytest -q tests/browser -k screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
