@@ -35,7 +35,6 @@ PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
 
 
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("browser")

@@ -69,8 +69,10 @@ def test_totp_enrolment_then_sign_in_with_the_code(server: Server, page: Page, a
     sign_in(page, "two.step")
     page.get_by_role("button", name="设置两步登录").click()
     secret = page.locator("#totp-secret").inner_text().strip()
-    assert page.locator("#totp-uri").get_attribute("href", timeout=5000).startswith(
-        "otpauth://totp/socialcredit:two.step?secret=" + secret
+    assert (
+        page.locator("#totp-uri")
+        .get_attribute("href", timeout=5000)
+        .startswith("otpauth://totp/socialcredit:two.step?secret=" + secret)
     )
     axe(page)
     totp = pyotp.TOTP(secret)
@@ -161,7 +163,7 @@ def test_screenshots_of_each_page(
         server.add_user(clerk_name, "clerk", "--authority", "CAAC", "--name", "李文")
         page = new_context(viewport).new_page()
 
-        def shot(p: Page, name: str, heading: str) -> None:
+        def shot(p: Page, name: str, heading: str, size: str = size) -> None:
             expect(p.get_by_role("heading", level=1)).to_have_text(heading)
             p.screenshot(path=screens_dir / f"{name}-{size}.png", full_page=True)
 

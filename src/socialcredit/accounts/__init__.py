@@ -16,19 +16,46 @@ The public face:
 - :mod:`socialcredit.accounts.service` holds the use cases, ``commands`` the ``user`` CLI.
 """
 
-from socialcredit.accounts.deps import (
-    Clerk,
-    CurrentUser,
-    Official,
-    Operator,
-    OptionalUser,
-    PartyClerk,
-    Reviewer,
-    record_action,
-    require_role,
-)
+from typing import TYPE_CHECKING, Any
+
 from socialcredit.accounts.errors import CsrfRefused, LockedOut, NotAuthenticated, RoleRefused
 from socialcredit.accounts.model import Role, Scope, User
+
+if TYPE_CHECKING:
+    from socialcredit.accounts.deps import (
+        Clerk,
+        CurrentUser,
+        Official,
+        Operator,
+        OptionalUser,
+        PartyClerk,
+        Reviewer,
+        record_action,
+        require_role,
+    )
+
+_DEPS = {
+    "Clerk",
+    "CurrentUser",
+    "Official",
+    "Operator",
+    "OptionalUser",
+    "PartyClerk",
+    "Reviewer",
+    "record_action",
+    "require_role",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The web dependencies load FastAPI: the CLI, which needs only the model and the service,
+    # does not pay for that at every start.
+    if name in _DEPS:
+        from socialcredit.accounts import deps
+
+        return getattr(deps, name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "Clerk",

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from socialcredit.accounts import service
-from socialcredit.accounts.api import user_dict
-from socialcredit.accounts.model import REVIEW_LEVELS, Role, Scope
+from socialcredit.accounts.model import REVIEW_LEVELS, Role, Scope, User
 from socialcredit.cli import JsonOpt, _errors, _print_json, _registry, out
+from socialcredit.errors import InvalidInput
+
+
+def user_dict(user: User) -> dict[str, Any]:
+    from socialcredit.accounts.api import user_dict as as_dict  # FastAPI only when asked
+
+    return as_dict(user)
+
 
 user_app = typer.Typer(no_args_is_help=True, help="Staff accounts: users, roles, passwords.")
 BY = "cli"
@@ -54,10 +60,15 @@ def add(
 ) -> None:
     """Add a staff user. Prints a one-time password (to be changed at first sign-in) unless
     --password-stdin gives one."""
+    from socialcredit.accounts import service  # not at every CLI start
+
     with _errors(as_json):
         reg = _registry(migrate=True)
         password = _read_password() if password_stdin else None
-        until = dt.datetime.fromisoformat(expires) if expires else None
+        try:
+            until = dt.datetime.fromisoformat(expires) if expires else None
+        except ValueError:
+            raise InvalidInput.one("--expires", "must be a date YYYY-MM-DD", expires) from None
         user, generated = service.create_user(
             reg,
             username=username,
@@ -79,6 +90,8 @@ def add(
 @user_app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Every staff user with role, scope and state."""
+    from socialcredit.accounts import service  # not at every CLI start
+
     with _errors(as_json):
         users = service.list_users(_registry())
         if as_json:
@@ -109,6 +122,8 @@ def disable(
     enable: Annotated[bool, typer.Option("--enable", help="enable again instead")] = False,
 ) -> None:
     """Disable a user: their sessions and API token stop working at once."""
+    from socialcredit.accounts import service  # not at every CLI start
+
     with _errors():
         u = service.set_disabled(_registry(), username=username, disabled=not enable, by=BY)
         out.print(f"{u.username} {'enabled' if enable else 'disabled'}")
@@ -127,6 +142,8 @@ def reset(
 ) -> None:
     """Reset a password (a one-time one is printed) and/or the TOTP second factor; ends the
     user's sessions and lifts a sign-in lockout."""
+    from socialcredit.accounts import service  # not at every CLI start
+
     with _errors():
         given = _read_password() if password_stdin and password else None
         generated = service.reset(
@@ -141,6 +158,8 @@ def reset(
 @user_app.command("token")
 def token(username: str) -> None:
     """Issue a new API token for the user (any old one stops working); shown once."""
+    from socialcredit.accounts import service  # not at every CLI start
+
     with _errors():
         t = service.issue_token(_registry(), username=username, by=BY)
         typer.echo(f"API token for {username} (shown once): {t}")

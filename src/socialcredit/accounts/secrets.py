@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import lru_cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -14,9 +15,15 @@ from socialcredit.errors import InvalidInput
 
 # argon2-cffi's defaults follow RFC 9106's second recommendation (Argon2id, 64 MiB, t=3).
 _hasher = PasswordHasher()
-# A hash of a password nobody has: verifying against it when the user name is unknown makes an
-# unknown name cost the same time as a wrong password, so timing does not tell names apart.
-_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@lru_cache(maxsize=1)
+def _dummy() -> str:
+    """A hash of a password nobody has: verifying against it when the user name is unknown
+    makes an unknown name cost the same time as a wrong password (made on first use, not at
+    import: every CLI start imports this module)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
@@ -39,7 +46,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> bool:
     """True when ``password`` matches ``stored``; ``None`` (no such user) costs the same."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

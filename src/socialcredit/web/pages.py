@@ -125,7 +125,9 @@ def page_router(**kwargs: Any) -> APIRouter:
 
 def error_page(request: Request, exc: RegistryError) -> Response:
     if isinstance(exc, NotAuthenticated) and not isinstance(exc, LockedOut):
-        return redirect("/login?" + urlencode({"next": request.url.path}, safe="/", quote_via=quote))
+        return redirect(
+            "/login?" + urlencode({"next": request.url.path}, safe="/", quote_via=quote)
+        )
     if isinstance(exc, PasswordChangeRequired):
         return redirect("/account")
     kind = (
