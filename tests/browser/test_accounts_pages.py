@@ -26,6 +26,13 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.get_by_role("button", name=re.compile("^(登录|Sign in)$")).click()
 
 
+def test_the_axe_check_sees_violations(page: Page, axe: Axe) -> None:
+    """The helper is no rubber stamp: a page with an unlabelled field and no lang fails it."""
+    page.set_content("<html><body><input type='text'><img src='x.png'></body></html>")
+    with pytest.raises(AssertionError, match="image-alt|label|html-has-lang"):
+        axe(page)
+
+
 def test_sign_in_in_chinese(server: Server, page: Page, axe: Axe) -> None:
     server.add_user("zh.official", "official", "--name", "张伟")
     page.goto("/login")

@@ -22,7 +22,6 @@ take ``OperatorDep`` keep it; new routes name a user.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -30,7 +29,6 @@ from fastapi import Depends, Request
 
 from socialcredit.accounts import sessions
 from socialcredit.accounts.errors import (
-    CsrfRefused,
     NotAuthenticated,
     PasswordChangeRequired,
     RoleRefused,
@@ -40,11 +38,9 @@ from socialcredit.accounts.service import get_user, user_for_token, utcnow
 from socialcredit.errors import NotFound
 from socialcredit.services import audit
 from socialcredit.services.registry import Registry
+from socialcredit.web import csrf
 from socialcredit.web.deps import get_registry
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
 _UNSET = object()
 
 
@@ -101,20 +97,9 @@ def session_for_form(request: Request) -> sessions.Session:
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse an unsafe request whose CSRF token (form field or header) is not the session's."""
-    if request.method in SAFE_METHODS:
-        return
+    """Refuse an unsafe request without the session's CSRF token (see ``web/csrf.py``)."""
     s = current_session(request)
-    given = request.headers.get(CSRF_HEADER)
-    if given is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        value = (await request.form()).get(CSRF_FIELD)
-        given = value if isinstance(value, str) else None
-    if s is None or not given or not hmac.compare_digest(given, s.csrf_token):
-        raise CsrfRefused(
-            "this form has expired or did not come from this site; reload the page and try again"
-        )
+    await csrf.verify(request, s.csrf_token if s is not None else None)
 
 
 def _bearer(request: Request) -> str | None:

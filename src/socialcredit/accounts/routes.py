@@ -21,7 +21,6 @@ from socialcredit.web.pages import page_router, redirect, render
 
 router = page_router()
 Field = Annotated[str, Form()]
-OptField = Annotated[str, Form()]
 
 
 def _client(request: Request) -> str:

@@ -86,9 +86,11 @@ def create(reg: Registry, *, user_id: int | None = None, mfa_pending: bool = Fal
     now = utcnow(reg)
     raw_id = secrets.token_urlsafe(32)
     s = reg.settings
+    # Anonymous and half-signed-in (code still owed) sessions are short; signed-in ones last
+    # at most session_max_hours, and less if idle.
     life = (
         dt.timedelta(hours=s.session_max_hours)
-        if user_id is not None
+        if user_id is not None and not mfa_pending
         else dt.timedelta(minutes=ANONYMOUS_MINUTES)
     )
     session = Session(raw_id, user_id, mfa_pending, secrets.token_urlsafe(32), now + life)

@@ -113,7 +113,7 @@ def redirect(url: str) -> RedirectResponse:
 async def _page(request: Request) -> None:
     request.state.page = True
     await optional_user(request)  # for the header; a wrong or lapsed session is just anonymous
-    await check_csrf(request)
+    await check_csrf(request)  # web/csrf.py: on by default for every page route
 
 
 def page_router(**kwargs: Any) -> APIRouter:
