@@ -14,13 +14,13 @@ from collections.abc import Iterator
 
 import pyotp
 import pytest
-from socialcredit.registry.authorities import seed_reference_authorities
 from sqlalchemy import select
 
 from socialcredit.accounts import service, sessions
 from socialcredit.accounts.errors import BadCredentials, Conflict, LockedOut
 from socialcredit.accounts.model import Role, Scope
 from socialcredit.errors import InvalidInput
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.runtime.registry import Registry, open_registry
 from socialcredit.settings import Settings
 from socialcredit.store.tables_accounts import user_sessions, users
