@@ -162,8 +162,8 @@ def contact_set(
     from sqlalchemy import update
 
     from socialcredit.domain.identity import parse_subject_id
-    from socialcredit.dueprocess import audit
     from socialcredit.errors import InvalidInput, NotFound
+    from socialcredit.integrity import audit
     from socialcredit.store.tables import subjects
 
     with errors(as_json):
@@ -269,7 +269,7 @@ def audit_verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Prove the chain intact, or name the first altered or missing entry (exit status 1)."""
-    from socialcredit.dueprocess.audit import verify
+    from socialcredit.integrity.audit import verify
 
     with errors(as_json):
         v = verify(cli_registry().engine, head)
@@ -293,7 +293,7 @@ def audit_verify(
 @audit_app.command("head")
 def audit_head() -> None:
     """The newest entry as SEQ:HASH: keep it elsewhere to catch entries cut off the end."""
-    from socialcredit.dueprocess.audit import verify
+    from socialcredit.integrity.audit import verify
 
     with errors():
         typer.echo(verify(cli_registry().engine).to_dict()["head"])
