@@ -99,6 +99,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.scoring.commands",
     "socialcredit.reports.commands",
     "socialcredit.screening.commands",
+    "socialcredit.screening.alert_commands",
 )
 
 

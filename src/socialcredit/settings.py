@@ -40,6 +40,29 @@ class Settings(BaseSettings):
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
     smtp_port: int = 1025
     mail_from: str = "notices@registry.invalid"
+    limits_storage_url: str = Field(
+        default="memory://",
+        description="where the abuse counters live (the `limits` library's storage URL):"
+        " memory:// per process, redis://host:port to share them between servers",
+    )
+    name_check_failures: str = Field(
+        default="5/24 hours",
+        description="failed name checks a relying party may make for one ID (single and batch"
+        " together, a `limits` rate string); past it the ID answers that party a refusal",
+    )
+    name_refusal_alert: str = Field(
+        default="200/minute",
+        description="a relying party's name refusals past this rate raise an operator alert",
+    )
+    code_requests_per_client: str = Field(
+        default="20/hour", description="one-time code requests from one client address"
+    )
+    code_requests_per_client_id: str = Field(
+        default="3/hour", description="one-time code requests from one client for one ID"
+    )
+    code_checks_per_client: str = Field(
+        default="10/10 minutes", description="one-time code verifications from one client"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -205,6 +205,25 @@ def screenings_of(reg: Registry, subject_id: str) -> list[dict[str, Any]]:
         ]
 
 
+def refused_checks_of(reg: Registry, subject_id: str) -> list[dict[str, Any]]:
+    """Screenings of this subject refused before any answer (a name that did not match, the
+    party's budget of failed name checks spent): who tried, when, and why."""
+    from socialcredit.store.tables_screening import screening_refusals
+
+    c = screening_refusals.c
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(c.at, c.relying_party, c.sector, c.purpose, c.reference, c.reason)
+            .where(c.subject_id == subject_id)
+            .order_by(c.at.desc())
+            .limit(10_000)
+        )
+        return [
+            {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r._mapping.items()}
+            for r in rows
+        ]
+
+
 def _scores(reg: Registry, subject_id: str) -> list[dict[str, Any]] | None:
     try:
         from socialcredit.scoring import service as scoring
@@ -230,6 +249,7 @@ def own_file(
     d["notices"] = notices_for_subject(reg, target)
     d["cases"] = list_cases(reg, subject_id=target)
     d["screenings"] = screenings_of(reg, target)
+    d["refused_screenings"] = refused_checks_of(reg, target)
     d["scores"] = _scores(reg, target)
     d["audit"] = audit.entries_for_subject(reg.engine, target)
     audit.record(

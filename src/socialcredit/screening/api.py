@@ -19,10 +19,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.errors import Forbidden, InvalidInput, RegistryError
 from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
 from socialcredit.screening.grades import published_benefit
+from socialcredit.screening.guard import AlertWriter, NameChecksExhausted, NameGuard
 from socialcredit.screening.logproc import ProcessLogWriter
 from socialcredit.screening.parties import KeyInfo, hash_key
 from socialcredit.screening.runtime import LogWriter, RateLimiter, Row, Watcher
@@ -43,6 +45,10 @@ class Unauthorized(RegistryError):
 class RateLimited(RegistryError):
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Request(NamedTuple):
@@ -111,6 +117,11 @@ class ScreeningRuntime:
         )
         self.watcher = Watcher(reg.engine, lambda: screener.refresh(reg), poll=poll)
         self.limiter = RateLimiter()
+        s = reg.settings
+        self.alerts = AlertWriter(reg.engine)
+        self.guard = NameGuard(
+            s.limits_storage_url, s.name_check_failures, s.name_refusal_alert, on_alert=self.alerts
+        )
         self.new_id = ScreeningIds()
         self.started = False
         self._keys_seen: object = None
@@ -137,6 +148,7 @@ class ScreeningRuntime:
     def stop(self) -> None:
         self.watcher.close()
         self.writer.close()
+        self.alerts.join()
         if self.snapshot is not None:
             try:
                 self.screener.refresh(self.reg)
@@ -163,13 +175,25 @@ class ScreeningRuntime:
                 "screening needs a valid API key: `Authorization: Bearer <key>` or `X-API-Key`"
             )
         if not self.limiter.allow(info.prefix, info.rate_per_minute):
-            raise RateLimited(
-                f"rate limit of {info.rate_per_minute} screenings a minute reached for key "
-                f"{info.prefix}; retry shortly"
-            )
+            raise self._rate_limited(info)
         return info
 
-    def _refuse(self, who: KeyInfo, sector: str, req: Request | None, reason: str) -> None:
+    @staticmethod
+    def _rate_limited(info: KeyInfo) -> RateLimited:
+        return RateLimited(
+            f"rate limit of {info.rate_per_minute} screenings a minute reached for key "
+            f"{info.prefix}; retry shortly",
+            retry_after=max(1, -(-60 // info.rate_per_minute)),
+        )
+
+    def _refuse(
+        self,
+        who: KeyInfo,
+        sector: str,
+        req: Request | None,
+        reason: str,
+        subject_id: str | None = None,
+    ) -> None:
         audit.warning("refused %s for %s (key %s): %s", sector, who.party.code, who.prefix, reason)
         self.writer.refusal(  # in the order of REFUSAL_COLUMNS
             (
@@ -180,6 +204,7 @@ class ScreeningRuntime:
                 None if req is None else req.purpose,
                 None if req is None else req.reference,
                 reason,
+                subject_id,
             )
         )
 
@@ -191,14 +216,27 @@ class ScreeningRuntime:
 
     # --- one screening ---------------------------------------------------------------------
 
-    def screen(self, who: KeyInfo, req: Request) -> dict[str, Any]:
-        bit = self.authorise_sector(who, req.sector, req)
+    def identify(self, who: KeyInfo, req: Request) -> FastId:
+        """The subject's key with the name confirmed, within the party's budget of failed
+        name checks for this ID; every refused name is logged under the subject's ID."""
+        raw = normalise_identifier(req.subject_id)
+        party = who.party.code
+        wait = self.guard.blocked(party, raw)
+        if wait is not None:
+            self._refuse(who, req.sector, req, "name_checks_exhausted", raw[:18])
+            self.guard.refused(party)
+            raise NameChecksExhausted(wait)
         try:
-            fid = self.screener.identify(req.subject_id, req.name)
+            return self.screener.identify(raw, req.name)
         except InvalidInput as e:
             if e.problems and e.problems[0].field == "name":
-                self._refuse(who, req.sector, req, "name_mismatch")
+                self._refuse(who, req.sector, req, "name_mismatch", raw[:18])
+                self.guard.failed(party, raw)
             raise
+
+    def screen(self, who: KeyInfo, req: Request) -> dict[str, Any]:
+        bit = self.authorise_sector(who, req.sector, req)
+        fid = self.identify(who, req)
         day = self.reg.today()
         v, benefit = self.screener.verdict(fid, bit, day)
         if not v.deny and benefit is None and req.sector in self._incentive_sectors():
@@ -284,18 +322,20 @@ class ScreeningRuntime:
                     raise r
                 if not r.subject_id:
                     raise InvalidInput.one("subject_id", "required", None, n)
-                bit = (
-                    self.authorise_sector(who, r.sector, r)
-                    if who is not None
-                    else s.sector_bit(r.sector)
-                )
-                # offline (operator) manifests may leave the name out; relying parties may not
-                name = r.name if who is not None or r.name else None
-                fid = s.identify(r.subject_id, name)
+                if who is not None:
+                    # the rate limit counts rows: a batch is as many screenings as it has rows
+                    if not self.limiter.allow(who.prefix, who.rate_per_minute):
+                        raise self._rate_limited(who)
+                    bit = self.authorise_sector(who, r.sector, r)
+                    fid = self.identify(who, r)
+                else:
+                    # offline (operator) manifests may leave the name out
+                    bit = s.sector_bit(r.sector)
+                    fid = s.identify(normalise_identifier(r.subject_id), r.name or None)
                 ok.append((len(out), fid, bit, r))
                 out.append({})
             except RegistryError as e:
-                out.append({"row": n, "error": e.code, "message": e.message})
+                out.append(_error_row(n, r, e))
         if ok:
             keys = np.fromiter((f.key for _, f, _, _ in ok), dtype=np.uint64, count=len(ok))
             bits = np.fromiter((b for _, _, b, _ in ok), dtype=np.int64, count=len(ok))
@@ -323,3 +363,11 @@ class ScreeningRuntime:
                     "benefit": a.benefit,
                 }
         yield from out
+
+
+def _error_row(n: int, r: Request | RegistryError, e: RegistryError) -> dict[str, Any]:
+    """A row's error, naming the row's subject_id (as sent, cut short) when it had one."""
+    d: dict[str, Any] = {"row": n, "error": e.code, "message": e.message}
+    if isinstance(r, Request) and r.subject_id:
+        d["subject_id"] = r.subject_id[:40]
+    return d

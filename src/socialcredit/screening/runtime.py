@@ -40,7 +40,16 @@ SCREENING_COLUMNS = (
     "reason_code",
     "rulepack_version",
 )
-REFUSAL_COLUMNS = ("at", "relying_party", "key_prefix", "sector", "purpose", "reference", "reason")
+REFUSAL_COLUMNS = (
+    "at",
+    "relying_party",
+    "key_prefix",
+    "sector",
+    "purpose",
+    "reference",
+    "reason",
+    "subject_id",
+)
 Row = tuple[Any, ...]
 
 

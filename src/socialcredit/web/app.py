@@ -28,6 +28,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.subject_routes",
     "socialcredit.dueprocess.case_routes",
     "socialcredit.screening.routes",
+    "socialcredit.screening.alert_routes",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
 )
@@ -50,7 +51,10 @@ def create_app(registry: Registry) -> FastAPI:
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        headers = None
+        if exc.status == 429:  # every 429 says when to come back
+            headers = {"Retry-After": str(int(getattr(exc, "retry_after", 1) or 1))}
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
