@@ -35,7 +35,9 @@ demo: $(STAMP)
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve --demo-keys
 
 test: $(STAMP) services
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not fuzz"
+	@# the API fuzzed from its OpenAPI document against a real server (bounded: ~1 minute)
+	$(BIN)/pytest -q -m fuzz tests/e2e/test_api_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -48,7 +48,7 @@ class ObjectionIn(BaseModel):
 
 
 class ReconsiderationIn(BaseModel):
-    objection_case_id: int
+    objection_case_id: int = Field(ge=1, le=2**63 - 1)
     statement: str = Field(min_length=1, max_length=20_000)
 
 

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit import __version__
 from socialcredit.dueprocess import audit
@@ -69,10 +70,22 @@ def create_app(registry: Registry) -> FastAPI:
         body = {"error": "invalid_input", "message": "the request is invalid", "problems": problems}
         return JSONResponse(body, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own answers (an unparsable body, no such route, a method not allowed) in
+        # the house shape, not FastAPI's {"detail": ...}
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        body = {"error": code, "message": str(exc.detail), "problems": []}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        body = {"error": "internal", "message": "internal error; it has been logged"}
+        body = {
+            "error": "internal",
+            "message": "internal error; it has been logged",
+            "problems": [],
+        }
         return JSONResponse(body, status_code=500)
 
     @app.get("/docs", include_in_schema=False)
@@ -115,7 +128,74 @@ def create_app(registry: Registry) -> FastAPI:
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
+    document_errors(app)
     return app
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+# What any operation may answer besides its own successes: the error handlers above make each
+# of these, in the one body shape. Documented on every operation so a client (and the fuzz
+# stage) knows every status the API can return.
+ERRORS = {
+    "400": "the body could not be parsed",
+    "401": "no or a wrong credential (operator token, API key or session)",
+    "403": "not allowed for this credential",
+    "404": "no such thing",
+    "409": "conflicts with what is stored",
+    "422": "invalid input: `problems` names each field",
+    "429": "rate limited: retry after `Retry-After` seconds",
+    "503": "a dependency is unavailable (e.g. the screening log); retry",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message", "problems"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "line": {"type": ["integer", "null"]},
+                    "field": {"type": "string"},
+                    "value": {"type": ["string", "null"]},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Add the house error responses to every operation of the OpenAPI document."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path in doc.get("paths", {}).values():
+            for op in path.values():
+                responses = op.setdefault("responses", {})
+                for code, why in ERRORS.items():
+                    entry = responses.setdefault(code, {"description": why})
+                    entry["content"] = {"application/json": {"schema": ref}}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _short(v: object) -> str | None:
