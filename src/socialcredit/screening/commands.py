@@ -238,9 +238,11 @@ def check(
     as_json: c.JsonOpt = False,
 ) -> None:
     """May this subject buy or do this, in this sector, now (or on --on)?"""
+    from socialcredit.domain.normalise import normalise_identifier
     from socialcredit.registry import decision_dict
     from socialcredit.screening.service import check_decision
 
+    subject_id = normalise_identifier(subject_id)  # one key everywhere (issue 14)
     with c.errors(as_json):
         reg = c.cli_registry()
         day = c.parse_date(on) or reg.today()
