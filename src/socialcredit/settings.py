@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         " minus one (and means over fewer) as null, so no one's grade can be read off a small"
         " county; 1 publishes every count",
     )
+    reports_dir: Path | None = Field(
+        default=None,
+        description="where published reports are kept as files; default reports/ beside a"
+        " SQLite database, var/reports otherwise",
+    )
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
     smtp_port: int = 1025
     mail_from: str = "notices@registry.invalid"
