@@ -35,6 +35,8 @@ audit = logging.getLogger("socialcredit.screening.audit")
 
 BATCH_CHUNK = 10_000
 MAX_BATCH_ROWS = 1_000_000
+SNAPSHOT_AFTER = 50_000  # subjects redone in one round: snapshot, so a restart need not replay
+READY_MAX_LAG_S = 30.0  # a round longer than this, or no round for this long: not ready
 
 
 class Unauthorized(RegistryError):
@@ -115,7 +117,10 @@ class ScreeningRuntime:
             if log_process
             else LogWriter(reg.engine, interval=log_interval)
         )
-        self.watcher = Watcher(reg.engine, lambda: screener.refresh(reg), poll=poll)
+        self.watcher = Watcher(reg.engine, self._refresh, poll=poll)
+        self.caught_up_at: float | None = None  # monotonic: the last round with nothing new
+        self.round_started: float | None = None
+        self.last_round: float | None = None
         self.limiter = RateLimiter()
         s = reg.settings
         self.alerts = AlertWriter(reg.engine)
@@ -139,6 +144,38 @@ class ScreeningRuntime:
                 log.exception("could not write the screening snapshot to %s", snap)
         log.info("screening index ready: %s", screener.stats())
         return cls(reg, screener, snap, **kw)
+
+    def _refresh(self) -> int:
+        """One watcher round: catch up, note readiness, snapshot after a large delta."""
+        self.round_started = time.monotonic()
+        try:
+            n = self.screener.refresh(self.reg)
+        finally:
+            self.round_started = None
+        now = time.monotonic()
+        self.last_round = now
+        if n == 0:
+            self.caught_up_at = now
+        elif n >= SNAPSHOT_AFTER and self.snapshot is not None:
+            try:  # a restart then restores this and replays only what came after
+                self.screener.save(self.snapshot)
+                log.info("screening snapshot after %d subjects redone", n)
+            except OSError:
+                log.exception("could not write the screening snapshot to %s", self.snapshot)
+        return n
+
+    def readiness(self) -> tuple[bool, str]:
+        """Whether a load balancer should send screenings here, and why not."""
+        now = time.monotonic()
+        if not self.started:
+            return False, "starting"
+        if self.caught_up_at is None:
+            return False, "catching up with the change feed"
+        if self.round_started is not None and now - self.round_started > READY_MAX_LAG_S:
+            return False, "a large change is being applied"
+        if self.last_round is None or now - self.last_round > READY_MAX_LAG_S:
+            return False, "the index is not being refreshed"
+        return True, "caught up"
 
     def start(self) -> None:
         self.writer.start()

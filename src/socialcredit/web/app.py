@@ -30,6 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.case_routes",
     "socialcredit.screening.routes",
     "socialcredit.screening.alert_routes",
+    "socialcredit.screening.health_routes",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
 )
