@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from socialcredit.errors import InvalidInput, RegistryError
+from socialcredit.runtime.jsonscan import nests_deeper
 
 MAX_ROW_CHARS = 16_384  # an ID, a name, a sector, a purpose and a reference: far less
 MAX_DEPTH = 16  # a row is a flat object
@@ -30,28 +31,7 @@ MakeRow = Callable[[dict[str, Any], int], Any]
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
-    """True if the JSON text nests more than ``limit`` deep (a quick count first: only a
-    text with many brackets is scanned)."""
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth, in_str, esc = 0, False, False
-    for c in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == "\\":
-                esc = True
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
+    return nests_deeper(text, limit)
 
 
 def _bad(n: int, reason: str, value: str) -> RegistryError:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.errors import Problem
+from socialcredit.runtime.jsonscan import nests_deeper
 
 MAX_LINE_BYTES = 64 * 1024  # a record is well under 2 KB
 MAX_DEPTH = 8  # a record is a flat object; a few nested values at most
@@ -38,30 +39,6 @@ def shown(raw: bytes | str) -> str:
     s = s.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from a bad decode
     s = s.replace("\x00", "\\0")
     return s if len(s) <= SHOWN_CHARS else s[:SHOWN_CHARS] + "..."
-
-
-def _depth(line: bytes) -> int:
-    depth = best = 0
-    in_str = esc = False
-    for c in line:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == 0x5C:  # backslash
-                esc = True
-            elif c == 0x22:
-                in_str = False
-        elif c == 0x22:
-            in_str = True
-        elif c in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > best:
-                best = depth
-                if best > MAX_DEPTH:
-                    return best
-        elif c in (0x5D, 0x7D):
-            depth -= 1
-    return best
 
 
 def prescan(data: bytes, fmt: str) -> tuple[bytes, list[Problem]]:
@@ -84,7 +61,7 @@ def prescan(data: bytes, fmt: str) -> tuple[bytes, list[Problem]]:
             why = f"is longer than {MAX_LINE_BYTES} bytes"
         elif b"\x00" in line or (jsonl and b"\\u0000" in line):
             why = "contains a NUL character"
-        elif jsonl and line.count(b"[") + line.count(b"{") > MAX_DEPTH and _depth(line) > MAX_DEPTH:
+        elif jsonl and nests_deeper(line.decode("latin-1"), MAX_DEPTH):  # ASCII brackets
             why = f"is nested deeper than {MAX_DEPTH}"
         if why is None:
             out.append(line)
