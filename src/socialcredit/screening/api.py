@@ -37,6 +37,7 @@ BATCH_CHUNK = 10_000
 MAX_BATCH_ROWS = 1_000_000
 SNAPSHOT_AFTER = 50_000  # subjects redone in one round: snapshot, so a restart need not replay
 READY_MAX_LAG_S = 30.0  # a round longer than this, or no round for this long: not ready
+BATCH_WAIT_S = 2.0  # a batch waits this long at most for its rows' rate-limit tokens
 
 
 class Unauthorized(RegistryError):
@@ -343,6 +344,16 @@ class ScreeningRuntime:
         if chunk:
             yield from self._chunk(who, chunk, log_rows)
 
+    def _row_tokens(self, who: KeyInfo, rows: int) -> int:
+        """How many of ``rows`` the party's rate limit allows: a batch is as many screenings
+        as it has rows. A batch that needs at most BATCH_WAIT_S more is paced (this runs in a
+        worker thread); past that, the rest are refused row by row."""
+        granted, wait = self.limiter.take(who.prefix, who.rate_per_minute, rows)
+        if granted < rows and wait <= BATCH_WAIT_S:
+            time.sleep(wait)
+            granted += self.limiter.take(who.prefix, who.rate_per_minute, rows - granted)[0]
+        return granted
+
     def _chunk(
         self,
         who: KeyInfo | None,
@@ -353,15 +364,15 @@ class ScreeningRuntime:
         day = self.reg.today()
         out: list[dict[str, Any]] = []
         ok: list[tuple[int, FastId, int, Request]] = []
-        for n, r in chunk:
+        allowed = len(chunk) if who is None else self._row_tokens(who, len(chunk))
+        for j, (n, r) in enumerate(chunk):
             try:
                 if isinstance(r, RegistryError):
                     raise r
                 if not r.subject_id:
                     raise InvalidInput.one("subject_id", "required", None, n)
                 if who is not None:
-                    # the rate limit counts rows: a batch is as many screenings as it has rows
-                    if not self.limiter.allow(who.prefix, who.rate_per_minute):
+                    if j >= allowed:  # the rate limit counts rows, not requests
                         raise self._rate_limited(who)
                     bit = self.authorise_sector(who, r.sector, r)
                     fid = self.identify(who, r)

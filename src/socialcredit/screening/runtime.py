@@ -240,3 +240,18 @@ class RateLimiter:
             return False
         b[0] = tokens - cost
         return True
+
+    def take(self, key: str, rate_per_minute: int, want: int) -> tuple[int, float]:
+        """Up to ``want`` whole tokens now (a batch's rows); returns how many were granted
+        and the seconds until the rest would be."""
+        now = self._clock()
+        per_s = rate_per_minute / 60.0
+        cap = max(1.0, per_s * 2.0)
+        b = self._buckets.get(key)
+        if b is None:
+            b = self._buckets[key] = [cap, now]
+        tokens = min(cap, b[0] + (now - b[1]) * per_s)
+        granted = min(want, int(tokens))
+        b[0], b[1] = tokens - granted, now
+        rest = want - granted
+        return granted, (rest - b[0]) / per_s if rest > 0 else 0.0
