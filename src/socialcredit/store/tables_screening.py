@@ -83,13 +83,13 @@ screening_refusals = Table(
     Column("purpose", Text, nullable=True),
     Column("reference", Text, nullable=True),
     Column("reason", String(64), nullable=False),  # sector_not_served, ...
-    # the ID a refused name check was about (0005): the subject sees it in their file
+    # the ID a refused name check was about (0007): the subject sees it in their file
     Column("subject_id", String(18), nullable=True),
     Index("ix_screening_refusals_at", "at"),
     Index("ix_screening_refusals_subject_id_at", "subject_id", "at"),
 )
 
-# Alerts for the operator (0005): e.g. a relying party's name refusals spiking.
+# Alerts for the operator (0007): e.g. a relying party's name refusals spiking.
 operator_alerts = Table(
     "operator_alerts",
     metadata,

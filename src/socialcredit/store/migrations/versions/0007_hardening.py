@@ -1,6 +1,6 @@
 """Hardening: refused name checks carry the subject's ID; operator alerts.
 
-Revision ID: 0005
+Revision ID: 0007
 Revises: 0002b
 Create Date: 2026-12-04
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0007"
 down_revision = "0002b"
 branch_labels = None
 depends_on = None
