@@ -226,7 +226,9 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, list[float]] = {}
 
-    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
+    def _refill(self, key: str, rate_per_minute: int) -> tuple[list[float], float, float]:
+        """The key's bucket (made full on first use), its tokens now and the refill a second;
+        the bucket's clock is moved to now."""
         now = self._clock()
         per_s = rate_per_minute / 60.0
         cap = max(1.0, per_s * 2.0)
@@ -235,6 +237,10 @@ class RateLimiter:
             b = self._buckets[key] = [cap, now]
         tokens = min(cap, b[0] + (now - b[1]) * per_s)
         b[1] = now
+        return b, tokens, per_s
+
+    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
+        b, tokens, _ = self._refill(key, rate_per_minute)
         if tokens < cost:
             b[0] = tokens
             return False
@@ -244,14 +250,8 @@ class RateLimiter:
     def take(self, key: str, rate_per_minute: int, want: int) -> tuple[int, float]:
         """Up to ``want`` whole tokens now (a batch's rows); returns how many were granted
         and the seconds until the rest would be."""
-        now = self._clock()
-        per_s = rate_per_minute / 60.0
-        cap = max(1.0, per_s * 2.0)
-        b = self._buckets.get(key)
-        if b is None:
-            b = self._buckets[key] = [cap, now]
-        tokens = min(cap, b[0] + (now - b[1]) * per_s)
+        b, tokens, per_s = self._refill(key, rate_per_minute)
         granted = min(want, int(tokens))
-        b[0], b[1] = tokens - granted, now
+        b[0] = tokens - granted
         rest = want - granted
         return granted, (rest - b[0]) / per_s if rest > 0 else 0.0
