@@ -67,3 +67,12 @@ def test_a_json_array_is_streamed() -> None:
     assert isinstance(first, Request) and first.subject_id == GOOD["subject_id"]
     assert body.read_bytes < 4 << 20, body.read_bytes
     assert sum(1 for _ in rows) == 200_000 - 1
+
+
+def test_a_row_without_a_name_is_an_error_naming_its_subject() -> None:
+    from socialcredit.screening.api import _error_row
+
+    body = b'{"subject_id": "110108198005121230", "sector": "flight"}\n'
+    (row,) = _rows(io.BytesIO(body), "ndjson", None)
+    assert isinstance(row, RegistryError)
+    assert _error_row(1, row, row)["subject_id"] == "110108198005121230"

@@ -413,9 +413,16 @@ class ScreeningRuntime:
         yield from out
 
 
+def row_error(e: RegistryError, subject_id: str) -> RegistryError:
+    """A manifest row's error that knows the row's subject_id (the answer names it)."""
+    e.subject_id = subject_id  # type: ignore[attr-defined]
+    return e
+
+
 def _error_row(n: int, r: Request | RegistryError, e: RegistryError) -> dict[str, Any]:
     """A row's error, naming the row's subject_id (as sent, cut short) when it had one."""
     d: dict[str, Any] = {"row": n, "error": e.code, "message": e.message}
-    if isinstance(r, Request) and r.subject_id:
-        d["subject_id"] = r.subject_id[:40]
+    sid = r.subject_id if isinstance(r, Request) else getattr(e, "subject_id", None)
+    if sid:
+        d["subject_id"] = str(sid)[:40]
     return d

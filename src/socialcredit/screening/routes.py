@@ -193,9 +193,11 @@ def _row_of(d: dict[str, Any], sector: str | None, n: int) -> api.Request | Regi
         if not isinstance(sid, str) or not sid:
             return InvalidInput.one("subject_id", "required", None, n)
         if not isinstance(name, str) or not name:
-            return InvalidInput.one("name", "required (as read from the ID card)", None, n)
+            return api.row_error(
+                InvalidInput.one("name", "required (from the ID card)", None, n), sid
+            )
         if not isinstance(sec, str) or not sec:
-            return InvalidInput.one("sector", "required (per row or ?sector=)", None, n)
+            return api.row_error(InvalidInput.one("sector", "required (or ?sector=)", None, n), sid)
         purpose = d.get("purpose") or "batch screening"
         ref = d.get("reference")
         return api.Request(sid, name, sec, str(purpose), None if ref is None else str(ref))
