@@ -15,6 +15,33 @@ class Settings(BaseSettings):
         default="sqlite:///var/registry.db",
         description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://... supported",
     )
+    read_url: str | None = Field(
+        default=None,
+        description="where a screening node reads the registry (a PostgreSQL streaming replica);"
+        " writes (the screening log, refusals, migrations) still go to database_url",
+    )
+    rate_limit_url: str = Field(
+        default="memory://",
+        description="storage of the `limits` library for per-key rate limits: memory:// (this"
+        " process only) or redis://host:port (shared by every worker and node)",
+    )
+    snapshot_dir: Path | None = Field(
+        default=None,
+        description="where the screening index snapshot lives; beside a SQLite file if unset,"
+        " none for PostgreSQL (a node then rebuilds from the store on every start)",
+    )
+    staleness_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="/health/ready answers 503 when the index last caught up with the change"
+        " feed longer ago than this",
+    )
+    read_poll_s: float = Field(
+        default=0.05,
+        gt=0,
+        description="how often a node on a replica probes the feed (NOTIFY does not reach a"
+        " replica)",
+    )
     rulepack: Path | None = Field(
         default=None, description="a rule pack YAML file; the packaged reference pack if unset"
     )
@@ -77,10 +104,10 @@ class Settings(BaseSettings):
         default="50 per 15 minutes", description="failed sign-ins per client address"
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_url")
     @classmethod
-    def _known_backend(cls, v: str) -> str:
-        if not v.startswith(("sqlite", "postgresql")):
+    def _known_backend(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("sqlite", "postgresql")):
             raise ValueError(f"SOCIALCREDIT_DATABASE_URL must be sqlite or postgresql, got {v!r}")
         return v
 
