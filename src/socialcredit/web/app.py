@@ -28,6 +28,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.subject_routes",
     "socialcredit.dueprocess.case_routes",
     "socialcredit.screening.routes",
+    "socialcredit.screening.health",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
     "socialcredit.integrity.routes",
