@@ -24,9 +24,10 @@ from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
 from socialcredit.screening.grades import published_benefit
 from socialcredit.screening.ids import FastId
+from socialcredit.screening.limits import rate_limiter
 from socialcredit.screening.logproc import ProcessLogWriter
 from socialcredit.screening.parties import KeyInfo, hash_key
-from socialcredit.screening.runtime import LogWriter, RateLimiter, Row, Watcher
+from socialcredit.screening.runtime import LogWriter, Row, Watcher
 from socialcredit.screening.service import Screener, default_snapshot
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class ScreeningRuntime:
         poll: float = 0.1,
         log_interval: float = 0.2,
         log_process: bool = False,
+        save_snapshot: bool = True,
     ) -> None:
         self.reg = reg
         self.screener = screener
@@ -110,8 +112,15 @@ class ScreeningRuntime:
             if log_process
             else LogWriter(reg.engine, interval=log_interval)
         )
-        self.watcher = Watcher(reg.engine, lambda: screener.refresh(reg), poll=poll)
-        self.limiter = RateLimiter()
+        replica = reg.read_engine is not reg.engine  # no NOTIFY there: probe the feed
+        self.watcher = Watcher(
+            reg.read_engine,
+            lambda: screener.refresh(reg),
+            poll=reg.settings.read_poll_s if replica else poll,
+            probe=replica,
+        )
+        self.limiter = rate_limiter(reg.settings.rate_limit_url)
+        self.save_snapshot = save_snapshot  # False in forked workers: the parent owns the file
         self.new_id = ScreeningIds()
         self.started = False
         self._keys_seen: object = None
@@ -122,7 +131,7 @@ class ScreeningRuntime:
         snap = snapshot if snapshot is not None else default_snapshot(reg)
         screener = Screener.open(reg, snap)
         screener.refresh(reg, force_keys=True)
-        if snap is not None and screener.source == "built":
+        if snap is not None and screener.source == "built" and kw.get("save_snapshot", True):
             try:
                 screener.save(snap)
             except OSError:
@@ -138,7 +147,7 @@ class ScreeningRuntime:
     def stop(self) -> None:
         self.watcher.close()
         self.writer.close()
-        if self.snapshot is not None:
+        if self.snapshot is not None and self.save_snapshot:
             try:
                 self.screener.refresh(self.reg)
                 self.screener.save(self.snapshot)
@@ -227,7 +236,7 @@ class ScreeningRuntime:
     def _grade_benefit(self, subject_id: str, sector: str, day: dt.date) -> str | None:
         """An incentive the subject's published grade earns in this sector, if any."""
         cfg = scoring_document(self.reg.pack)
-        return published_benefit(self.reg.engine, cfg, subject_id, sector, day)
+        return published_benefit(self.reg.read_engine, cfg, subject_id, sector, day)
 
     def _row(
         self, sid: str, who: KeyInfo, subject: str, req: Request, decision: str, reason: str | None
