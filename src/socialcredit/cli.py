@@ -129,6 +129,14 @@ def serve(
     http: Annotated[
         str, typer.Option(help="HTTP parser: auto (httptools), httptools, h11")
     ] = "auto",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="server processes on the port (SO_REUSEPORT), sharing one memory-mapped index"
+            " snapshot; more than 1 needs SOCIALCREDIT_RATE_LIMIT_URL=redis://...",
+        ),
+    ] = 1,
 ) -> None:
     """Start the HTTP service (FastAPI + uvicorn on uvloop and httptools)."""
     import uvicorn
@@ -154,6 +162,9 @@ def serve(
             f"({options['loop']} + {options['http']})"
         )
         tune_interpreter()
+        if workers > 1:
+            _serve_workers(reg, h, p, workers, options)
+            return
         app = create_app(reg)
         app.state.freeze_heap = True  # once started: see runtime/server.py
         uvicorn.run(app, host=h, port=p, **options)
@@ -184,6 +195,42 @@ def _demo_credentials(reg: Registry, path: Path) -> None:
     typer.echo(f"operator token: {token}  (kept in {path})")
     for party, key in keys.items():
         typer.echo(f"demo relying party {party}: API key {key}")  # no wrapping
+
+
+def _serve_workers(reg: Any, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
+    """Prepare the index snapshot once, then fork the workers (runtime/workers.py)."""
+    from socialcredit.errors import RegistryError
+    from socialcredit.runtime.workers import run_workers
+    from socialcredit.screening.service import Screener, default_snapshot
+    from socialcredit.web.app import create_app
+
+    # Limits in memory would be per worker: N workers would let a key through N times its
+    # rate. Refused rather than silently multiplied.
+    if reg.settings.rate_limit_url.startswith("memory://"):
+        raise RegistryError(
+            "--workers above 1 needs shared rate limits: set SOCIALCREDIT_RATE_LIMIT_URL to "
+            "redis://host:port"
+        )
+    snap = default_snapshot(reg)
+    if snap is None:
+        raise RegistryError(
+            "--workers above 1 maps one index snapshot: set SOCIALCREDIT_SNAPSHOT_DIR"
+        )
+    screener = Screener.open(reg, snap)
+    screener.refresh(reg, force_keys=True)
+    screener.save(snap)
+    out.print(f"index snapshot at {snap}: {screener.stats()['restricted_subjects']} subjects")
+    del screener
+    reg.engine.dispose()  # no pooled connection may be shared by the forked children
+    reg.read_engine.dispose()
+
+    def make_app() -> Any:
+        app = create_app(reg)
+        app.state.freeze_heap = True
+        app.state.save_snapshot = False  # the parent wrote it; N writers would race
+        return app
+
+    run_workers(make_app, host, port, workers, options)
 
 
 # Commands of each capability live in their own module, which exposes
