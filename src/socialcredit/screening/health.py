@@ -43,6 +43,7 @@ def readiness(request: Request) -> tuple[bool, dict[str, Any]]:
         "index_age_s": round(age, 3),
         "staleness_s": bound,
         "feed": rt.screener.feed.marks,
+        "index_source": rt.screener.source,  # snapshot: restored from it, then caught up
         "read_database": "unreachable" if w.error else "reachable",
     }
     if age <= bound:
