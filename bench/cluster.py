@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from tests.cluster.harness import (  # noqa: E402
     Cluster,
     Node,
     defaulter,
+    free_port,
     open_cluster,
     person_id,
     screen,
@@ -202,12 +204,37 @@ def main() -> None:
             w2.base, [w2.proc.pid], None, script, bodies, key, args.seconds, args.rounds
         )
         w2.stop()
+        # uvicorn's own workers on the same snapshot (written by w2's parent): spawned
+        # interpreters sharing one listening socket, each opening the registry itself
+        port = free_port()
+        uv = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "_uvicorn_app:app", "--workers", "2",
+             "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http",
+             "httptools", "--no-access-log", "--log-level", "warning"],
+            env={**w2.env, "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), *sys.path])},
+            cwd=str(ROOT / "bench"),
+        )  # fmt: skip
+        try:
+            uvb = f"http://127.0.0.1:{port}"
+            while True:
+                try:
+                    if httpx.get(f"{uvb}/health/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+            result["uvicorn_workers_2"] = measure(
+                uvb, [uv.pid], None, script, bodies, key, args.seconds, args.rounds
+            )
+        finally:
+            uv.terminate()
+            uv.wait(timeout=60)
         result["two_nodes_haproxy"] = measure(
             c.haproxy.base, [n1.proc.pid, n2.proc.pid], c.haproxy.proc.pid, script, bodies, key,
             args.seconds, args.rounds,
         )  # fmt: skip
         one = result["one_process"]
-        for name in ("workers_2", "two_nodes_haproxy"):
+        for name in ("workers_2", "uvicorn_workers_2", "two_nodes_haproxy"):
             r = result[name]
             r["rps_ratio"] = round(r["rps"] / one["rps"], 2)
             r["cpu_ratio"] = round(r["cpu_us"] / one["cpu_us"], 2)
