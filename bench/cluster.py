@@ -11,8 +11,12 @@ a ``pg_basebackup -R`` streaming replica, Redis, nodes reading the replica, HAPr
   node(s) (workers, log writers) and, for HAProxy, its own CPU reported apart;
 - ``open_p99_ms``: open-loop p99 at 500 and 1,500 screenings/s (``bench/http_load.py``);
 
-and ``freshness``: for ``--changes`` records ingested one by one on the primary, the time
-from the commit until *every* node answers deny (polled every 5 ms on each node), p50/p99/max.
+``uvicorn_workers_2`` is uvicorn's own ``--workers 2`` (spawned interpreters on one shared
+socket, ``bench/_uvicorn_app.py``) on the same snapshot, beside ``serve --workers 2``
+(forked, ``SO_REUSEPORT``). Then ``freshness``: for ``--changes`` records ingested one by
+one on the primary, the time from the commit until *every* node answers deny (polled every
+5 ms on each node), p50/p99/max; and ``batch``: a ``--batch``-line batch (100,000) from its
+commit until every node enforces it.
 
 All three configurations share one machine with the client (wrk, Python) and the databases;
 on the shared 2-core VM the absolute numbers move run to run, so read the ratios.
@@ -45,6 +49,7 @@ from tests.cluster.harness import (  # noqa: E402
     open_cluster,
     person_id,
     screen,
+    wait_ready,
 )
 
 from screening_http import LUA, TICK  # noqa: E402
@@ -159,12 +164,33 @@ def freshness(c: Cluster, key: str, changes: int) -> dict[str, float]:
     }
 
 
+def batch_enforced(c: Cluster, key: str, lines: int) -> dict[str, float]:
+    """One ``lines``-record batch committed on the primary: seconds from the commit until
+    every node denies its last subject (the whole batch lands in one refresh)."""
+    ids = [person_id(100_000 + i) for i in range(lines)]
+    t0 = time.monotonic()
+    c.ingest([defaulter(s, "赵强", f"(2026)京0108执Z{i}号") for i, s in enumerate(ids)])
+    committed = time.monotonic()
+    with httpx.Client(timeout=10) as client:
+        for node in c.nodes:
+            while screen(client, node.base, key, ids[-1], "赵强").json().get("decision") != "deny":
+                if time.monotonic() - committed > 120:
+                    raise SystemExit(f"the batch is not enforced on {node.name} after 120 s")
+                time.sleep(0.02)
+    return {
+        "lines": lines,
+        "ingest_s": round(committed - t0, 2),
+        "enforced_after_commit_s": round(time.monotonic() - committed, 2),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--subjects", type=int, default=2000, help="listed subjects to screen")
     ap.add_argument("--changes", type=int, default=50)
+    ap.add_argument("--batch", type=int, default=100_000, help="lines of the enforced batch")
     args = ap.parse_args()
 
     t = time.monotonic()
@@ -216,13 +242,7 @@ def main() -> None:
         )  # fmt: skip
         try:
             uvb = f"http://127.0.0.1:{port}"
-            while True:
-                try:
-                    if httpx.get(f"{uvb}/health/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
+            wait_ready(uvb, uv, "uvicorn --workers 2")
             result["uvicorn_workers_2"] = measure(
                 uvb, [uv.pid], None, script, bodies, key, args.seconds, args.rounds
             )
@@ -230,7 +250,7 @@ def main() -> None:
             uv.terminate()
             uv.wait(timeout=60)
         result["two_nodes_haproxy"] = measure(
-            c.haproxy.base, [n1.proc.pid, n2.proc.pid], c.haproxy.proc.pid, script, bodies, key,
+            c.haproxy.url, [n1.proc.pid, n2.proc.pid], c.haproxy.proc.pid, script, bodies, key,
             args.seconds, args.rounds,
         )  # fmt: skip
         one = result["one_process"]
@@ -239,6 +259,8 @@ def main() -> None:
             r["rps_ratio"] = round(r["rps"] / one["rps"], 2)
             r["cpu_ratio"] = round(r["cpu_us"] / one["cpu_us"], 2)
         result["freshness"] = freshness(c, key, args.changes)
+        if args.batch:
+            result["batch"] = batch_enforced(c, key, args.batch)
         result.update(
             subjects=args.subjects,
             seconds=args.seconds,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -58,15 +57,10 @@ def missing_binaries() -> str | None:
 
 
 def _user() -> str | None:
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            pwd.getpwnam(name)
-            return name
-        except KeyError:
-            continue
-    raise RuntimeError("running as root and no postgres or nobody user to run PostgreSQL")
+    """Who runs PostgreSQL: ourselves, or (as root) the suite's server user."""
+    from tests.conftest import _server_user
+
+    return None if os.geteuid() != 0 else _server_user()
 
 
 def _as_user(*args: str) -> list[str]:
@@ -164,20 +158,23 @@ def start_replica(primary: Postgres, base: Path) -> Postgres:
 
 
 @dataclass
-class Redis:
+class Service:
+    """A server process on 127.0.0.1 (Redis, HAProxy) and how to reach it."""
+
     port: int
     proc: subprocess.Popen[bytes]
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
 
 
-def start_redis(base: Path) -> Redis:
+def start_redis(base: Path) -> Service:
     port = free_port()
     args = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
     args += ["--appendonly", "no", "--dir", str(base), "--daemonize", "no"]
@@ -188,7 +185,7 @@ def start_redis(base: Path) -> Redis:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(b"PING\r\n")
                 if s.recv(16).startswith(b"+PONG"):
-                    return Redis(port, proc)
+                    return Service(port, proc, "redis")
         except OSError:
             pass
         if time.monotonic() > deadline:
@@ -260,21 +257,7 @@ class Node:
             self.kill9()
 
 
-@dataclass
-class HAProxy:
-    port: int
-    proc: subprocess.Popen[bytes]
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def start_haproxy(nodes: list[Node], log: Path) -> HAProxy:
+def start_haproxy(nodes: list[Node], log: Path) -> Service:
     port = free_port()
     env = dict(os.environ, SC_HAPROXY_BIND=f"127.0.0.1:{port}")
     for i, n in enumerate(nodes, start=1):
@@ -283,16 +266,22 @@ def start_haproxy(nodes: list[Node], log: Path) -> HAProxy:
         proc = subprocess.Popen(
             ["haproxy", "-db", "-f", str(HAPROXY_CFG)], env=env, stdout=out, stderr=out
         )
-    deadline = time.monotonic() + 30
+    wait_ready(f"http://127.0.0.1:{port}", proc, f"haproxy (see {log})")
+    return Service(port, proc)
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
+    """Until ``base/health/ready`` answers 200; raises if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
-                return HAProxy(port, proc)
+            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                return
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"haproxy did not start: see {log}")
+            raise RuntimeError(f"{what} did not become ready")
         time.sleep(0.1)
 
 
@@ -301,9 +290,9 @@ class Cluster:
     base: Path
     primary: Postgres
     replica: Postgres | None
-    redis: Redis
+    redis: Service
     nodes: list[Node] = field(default_factory=list)
-    haproxy: HAProxy | None = None
+    haproxy: Service | None = None
     keys: dict[str, str] = field(default_factory=dict)
     _n: int = 0
     _reg: Any = None

@@ -32,7 +32,7 @@ def test_a_node_killed_mid_load_fails_no_request_and_comes_back_from_its_snapsho
 ) -> None:
     assert cluster.haproxy is not None
     victim = cluster.nodes[0]
-    with Load(cluster.haproxy.base, cluster.keys["air"], SUBJECTS) as load:
+    with Load(cluster.haproxy.url, cluster.keys["air"], SUBJECTS) as load:
         load.wait_for(100)
         victim.kill9()
         load.wait_for(200)
@@ -56,7 +56,7 @@ def test_the_replica_stopped_nodes_answer_from_their_index_and_say_they_are_stal
     cluster: Cluster,
 ) -> None:
     assert cluster.haproxy is not None and cluster.replica is not None
-    with Load(cluster.haproxy.base, cluster.keys["air"], SUBJECTS) as load:
+    with Load(cluster.haproxy.url, cluster.keys["air"], SUBJECTS) as load:
         load.wait_for(50)
         cluster.replica.stop()
         try:
@@ -100,7 +100,7 @@ def test_the_primary_restarted_ingest_resumes_and_nothing_acknowledged_is_lost(
 
     writer = threading.Thread(target=ingest)
     tag = "primary-restart"
-    with Load(cluster.haproxy.base, cluster.keys["air"], SUBJECTS, reference=tag) as load:
+    with Load(cluster.haproxy.url, cluster.keys["air"], SUBJECTS, reference=tag) as load:
         writer.start()
         try:
             assert eventually(lambda: len(acknowledged) >= 10)

@@ -56,5 +56,5 @@ def test_nodes_read_the_replica_and_haproxy_checks_readiness(cluster: Cluster) -
         assert body["read_database"] == "reachable"
         assert httpx.get(f"{node.base}/health/live").json() == {"status": "live"}
     with httpx.Client(timeout=5) as client:
-        r = screen(client, cluster.haproxy.base, cluster.keys["air"], person_id(3), "王建国")
+        r = screen(client, cluster.haproxy.url, cluster.keys["air"], person_id(3), "王建国")
     assert r.status_code == 200 and r.json()["decision"] == "deny"

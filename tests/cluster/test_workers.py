@@ -3,6 +3,8 @@ with a row per answer (none lost or doubled), and one rate limit per key across 
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +24,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _workers(pid: int) -> list[int]:
+    """The node's worker processes (its children but the log writers)."""
+    out = []
+    for p in _children(pid):
+        try:
+            if b"logproc" not in Path(f"/proc/{p}/cmdline").read_bytes():
+                out.append(p)
+        except FileNotFoundError:  # exited meanwhile
+            continue
+    return out
+
+
 def _cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
@@ -33,11 +47,7 @@ def test_workers_share_the_port_the_snapshot_the_log_and_the_rate_limit(cluster:
     node = cluster.add_node("workers", workers=2)
     try:
         assert node.proc is not None
-        workers = [
-            p
-            for p in _children(node.proc.pid)
-            if b"logproc" not in Path(f"/proc/{p}/cmdline").read_bytes()
-        ]
+        workers = _workers(node.proc.pid)
         assert len(workers) == 2
         snapshot = node.env["SOCIALCREDIT_SNAPSHOT_DIR"]
         for pid in workers:  # each maps the index files the parent wrote: shared pages
@@ -83,6 +93,24 @@ def test_workers_share_the_port_the_snapshot_the_log_and_the_rate_limit(cluster:
         bound = 10 * (1 + took / 2) + 1
         print(f"rate limit across 2 workers: {allowed} of 40 allowed in {took:.2f} s")  # noqa: T201
         assert 429 in codes and allowed <= bound, (codes, took)
+
+        # a worker that dies is forked again by the node's parent
+        os.kill(workers[0], signal.SIGKILL)
+
+        def replaced() -> bool:
+            now = _workers(node.proc.pid)  # type: ignore[union-attr]
+            return len(now) == 2 and workers[0] not in now
+
+        assert eventually(replaced, timeout=30)
+        with httpx.Client(timeout=5) as client:
+            assert eventually(
+                lambda: (
+                    screen(client, node.base, cluster.keys["air"], person_id(1), "王建国")
+                    .json()
+                    .get("decision")
+                    == "deny"
+                )
+            )
     finally:
         node.stop()  # SIGTERM: each worker flushes its log writer before it exits
         cluster.nodes.remove(node)
