@@ -11,12 +11,11 @@ a ``pg_basebackup -R`` streaming replica, Redis, nodes reading the replica, HAPr
   node(s) (workers, log writers) and, for HAProxy, its own CPU reported apart;
 - ``open_p99_ms``: open-loop p99 at 500 and 1,500 screenings/s (``bench/http_load.py``);
 
-``uvicorn_workers_2`` is uvicorn's own ``--workers 2`` (spawned interpreters on one shared
-socket, ``bench/_uvicorn_app.py``) on the same snapshot, beside ``serve --workers 2``
-(forked, ``SO_REUSEPORT``). Then ``freshness``: for ``--changes`` records ingested one by
-one on the primary, the time from the commit until *every* node answers deny (polled every
-5 ms on each node), p50/p99/max; and ``batch``: a ``--batch``-line batch (100,000) from its
-commit until every node enforces it.
+``serve --workers 2`` runs uvicorn's workers on the snapshot its parent wrote (why uvicorn's
+and not forked ones: ``src/socialcredit/runtime/workers.py``). Then ``freshness``: for
+``--changes`` records ingested one by one on the primary, the time from the commit until
+*every* node answers deny (polled every 5 ms on each node), p50/p99/max; and ``batch``: a
+``--batch``-line batch (100,000) from its commit until every node enforces it.
 
 All three configurations share one machine with the client (wrk, Python) and the databases;
 on the shared 2-core VM the absolute numbers move run to run, so read the ratios.
@@ -26,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -45,11 +43,9 @@ from tests.cluster.harness import (  # noqa: E402
     Cluster,
     Node,
     defaulter,
-    free_port,
     open_cluster,
     person_id,
     screen,
-    wait_ready,
 )
 
 from screening_http import LUA, TICK  # noqa: E402
@@ -230,31 +226,12 @@ def main() -> None:
             w2.base, [w2.proc.pid], None, script, bodies, key, args.seconds, args.rounds
         )
         w2.stop()
-        # uvicorn's own workers on the same snapshot (written by w2's parent): spawned
-        # interpreters sharing one listening socket, each opening the registry itself
-        port = free_port()
-        uv = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "_uvicorn_app:app", "--workers", "2",
-             "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http",
-             "httptools", "--no-access-log", "--log-level", "warning"],
-            env={**w2.env, "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), *sys.path])},
-            cwd=str(ROOT / "bench"),
-        )  # fmt: skip
-        try:
-            uvb = f"http://127.0.0.1:{port}"
-            wait_ready(uvb, uv, "uvicorn --workers 2")
-            result["uvicorn_workers_2"] = measure(
-                uvb, [uv.pid], None, script, bodies, key, args.seconds, args.rounds
-            )
-        finally:
-            uv.terminate()
-            uv.wait(timeout=60)
         result["two_nodes_haproxy"] = measure(
             c.haproxy.url, [n1.proc.pid, n2.proc.pid], c.haproxy.proc.pid, script, bodies, key,
             args.seconds, args.rounds,
         )  # fmt: skip
         one = result["one_process"]
-        for name in ("workers_2", "uvicorn_workers_2", "two_nodes_haproxy"):
+        for name in ("workers_2", "two_nodes_haproxy"):
             r = result[name]
             r["rps_ratio"] = round(r["rps"] / one["rps"], 2)
             r["cpu_ratio"] = round(r["cpu_us"] / one["cpu_us"], 2)

@@ -133,7 +133,7 @@ def serve(
         int,
         typer.Option(
             min=1,
-            help="server processes on the port (SO_REUSEPORT), sharing one memory-mapped index"
+            help="server processes accepting on one port, sharing one memory-mapped index"
             " snapshot; more than 1 needs SOCIALCREDIT_RATE_LIMIT_URL=redis://...",
         ),
     ] = 1,
@@ -198,11 +198,10 @@ def _demo_credentials(reg: Registry, path: Path) -> None:
 
 
 def _serve_workers(reg: Any, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
-    """Prepare the index snapshot once, then fork the workers (runtime/workers.py)."""
+    """Prepare the index snapshot once, then start the workers (runtime/workers.py)."""
     from socialcredit.errors import RegistryError
     from socialcredit.runtime.workers import run_workers
     from socialcredit.screening.service import Screener, default_snapshot
-    from socialcredit.web.app import create_app
 
     # Limits in memory would be per worker: N workers would let a key through N times its
     # rate. Refused rather than silently multiplied.
@@ -221,16 +220,12 @@ def _serve_workers(reg: Any, host: str, port: int, workers: int, options: dict[s
     screener.save(snap)
     out.print(f"index snapshot at {snap}: {screener.stats()['restricted_subjects']} subjects")
     del screener
-    reg.engine.dispose()  # no pooled connection may be shared by the forked children
+    # The workers are new interpreters: they read the settings from the environment, so the
+    # token printed above must be there too.
+    os.environ["SOCIALCREDIT_OPERATOR_TOKEN"] = reg.settings.operator_token or ""
+    reg.engine.dispose()
     reg.read_engine.dispose()
-
-    def make_app() -> Any:
-        app = create_app(reg)
-        app.state.freeze_heap = True
-        app.state.save_snapshot = False  # the parent wrote it; N writers would race
-        return app
-
-    run_workers(make_app, host, port, workers, options)
+    run_workers(host, port, workers, options)
 
 
 # Commands of each capability live in their own module, which exposes

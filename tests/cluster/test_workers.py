@@ -25,11 +25,11 @@ def _children(pid: int) -> list[int]:
 
 
 def _workers(pid: int) -> list[int]:
-    """The node's worker processes (its children but the log writers)."""
+    """The node's worker processes (uvicorn's, started by multiprocessing's spawn)."""
     out = []
     for p in _children(pid):
         try:
-            if b"logproc" not in Path(f"/proc/{p}/cmdline").read_bytes():
+            if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes():
                 out.append(p)
         except FileNotFoundError:  # exited meanwhile
             continue
@@ -94,7 +94,7 @@ def test_workers_share_the_port_the_snapshot_the_log_and_the_rate_limit(cluster:
         print(f"rate limit across 2 workers: {allowed} of 40 allowed in {took:.2f} s")  # noqa: T201
         assert 429 in codes and allowed <= bound, (codes, took)
 
-        # a worker that dies is forked again by the node's parent
+        # a worker that dies is started again by the node's parent
         os.kill(workers[0], signal.SIGKILL)
 
         def replaced() -> bool:
