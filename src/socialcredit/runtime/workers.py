@@ -12,7 +12,12 @@ SIGTERM stops them all (each flushes its screening log first).
 Why uvicorn's workers and not our own forked ones: the first version forked the workers from
 the parent (each with an ``SO_REUSEPORT`` socket, then with one inherited socket). In three
 runs of ``bench/cluster.py`` the forked workers cost 1.17x, 1.21x and 1.29x one process's
-CPU per screening, uvicorn's 0.99x, 1.06x and 0.91x, on the same snapshot and settings.
+CPU per screening and uvicorn's 0.91x-1.06x, but uvicorn's were always measured after the
+forked ones; measured in the forked ones' place after the switch they cost 1.14x, so the
+order on this shared VM explains most of the gap. They stay for what they bring: uvicorn's
+supervisor (restart on exit or missed pings, SIGHUP reload) instead of ours. What they cost:
+each worker imports the package itself (a few seconds at start) and does not share the
+parent's Python heap copy-on-write; the index and the name table are mapped either way.
 """
 
 from __future__ import annotations
