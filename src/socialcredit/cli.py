@@ -134,7 +134,8 @@ def serve(
         typer.Option(
             min=1,
             help="server processes accepting on one port, sharing one memory-mapped index"
-            " snapshot; more than 1 needs SOCIALCREDIT_RATE_LIMIT_URL=redis://...",
+            " snapshot; more than 1 needs SOCIALCREDIT_RATE_LIMIT_URL and"
+            " SOCIALCREDIT_RATELIMIT_STORAGE_URL on redis://...",
         ),
     ] = 1,
 ) -> None:
@@ -204,10 +205,15 @@ def _serve_workers(reg: Any, host: str, port: int, workers: int, options: dict[s
     from socialcredit.screening.service import Screener, default_snapshot
 
     # Limits in memory would be per worker: N workers would let a key through N times its
-    # rate. Refused rather than silently multiplied.
-    if reg.settings.rate_limit_url.startswith("memory://"):
+    # rate, and N times the failed sign-ins before a lockout. Refused rather than multiplied.
+    local = [
+        f"SOCIALCREDIT_{name.upper()}"
+        for name in ("rate_limit_url", "ratelimit_storage_url")
+        if getattr(reg.settings, name).startswith("memory://")
+    ]
+    if local:
         raise RegistryError(
-            "--workers above 1 needs shared rate limits: set SOCIALCREDIT_RATE_LIMIT_URL to "
+            f"--workers above 1 needs shared rate limits: set {' and '.join(local)} to "
             "redis://host:port"
         )
     snap = default_snapshot(reg)

@@ -312,6 +312,7 @@ class Cluster:
         env.update(
             SOCIALCREDIT_DATABASE_URL=self.primary.url(),
             SOCIALCREDIT_RATE_LIMIT_URL=self.redis.url,
+            SOCIALCREDIT_RATELIMIT_STORAGE_URL=self.redis.url,  # sign-in lockouts
             SOCIALCREDIT_SNAPSHOT_DIR=str(self.base / f"{name}.snapshot"),
             SOCIALCREDIT_OPERATOR_TOKEN=OPERATOR_TOKEN,
         )
