@@ -50,9 +50,14 @@ def test_workers_share_the_port_the_snapshot_the_log_and_the_rate_limit(cluster:
         workers = _workers(node.proc.pid)
         assert len(workers) == 2
         snapshot = node.env["SOCIALCREDIT_SNAPSHOT_DIR"]
-        for pid in workers:  # each maps the index files the parent wrote: shared pages
+
+        def mapped(pid: int) -> bool:
             maps = Path(f"/proc/{pid}/maps").read_text()
-            assert f"{snapshot}/deny/" in maps and f"{snapshot}/names_" in maps
+            return f"{snapshot}/deny/" in maps and f"{snapshot}/names_" in maps
+
+        # each maps the index files the parent wrote: shared pages (the node answered ready
+        # as soon as one worker was; the other may still be starting)
+        assert eventually(lambda: all(mapped(pid) for pid in workers), timeout=60)
 
         # one log: a row per answer, each request on a new connection so both workers serve
         before = {pid: _cpu_ticks(pid) for pid in workers}
