@@ -30,7 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.case_routes",
     "socialcredit.screening.routes",
     "socialcredit.screening.alert_routes",
-    "socialcredit.screening.health_routes",
+    "socialcredit.screening.health",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
     "socialcredit.integrity.routes",
@@ -203,6 +203,22 @@ def document_errors(app: FastAPI) -> None:
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``serve --workers N`` worker (runtime/workers.py): the registry from
+    the environment, the index from the snapshot the parent wrote (which it leaves alone)."""
+    from socialcredit.runtime.registry import open_registry
+    from socialcredit.runtime.server import tune_interpreter
+    from socialcredit.runtime.workers import die_with_parent
+    from socialcredit.settings import load_settings
+
+    die_with_parent()
+    tune_interpreter()
+    app = create_app(open_registry(load_settings()))
+    app.state.freeze_heap = True
+    app.state.save_snapshot = False  # N writers of one snapshot would race
+    return app
 
 
 def _short(v: object) -> str | None:
