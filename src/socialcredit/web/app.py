@@ -33,6 +33,8 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.integrity.routes",
     "socialcredit.accounts.api",  # accounts (issue 11)
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
+    "socialcredit.registry.batch_routes",  # authorities' batches (issue 12)
+    "socialcredit.registry.pages",  # the clerk's pages (issue 12)
 )
 
 

@@ -1,0 +1,77 @@
+"""Shared pieces of the workbench tests (issue 12): one server with a user of every role,
+records for CAAC and the railway, and helpers to sign in and read tokens.
+
+- ``staff(srv)`` adds ``caac.clerk`` (clerk, CAAC), ``cr.clerk`` (clerk, CR),
+  ``reg.reviewer`` (reviewer, registry/first; also a domain reviewer of the same id),
+  ``caac.reviewer`` (reviewer, CAAC/first), ``air.clerk`` (party clerk, CAAC-AIR),
+  ``bank.clerk`` (party clerk, DEMO-BANK), ``watcher`` (official) and ``root`` (operator).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+
+from tests.e2e.accounts_support import OPERATOR_TOKEN, Server
+from tests.e2e.conftest import person_id
+
+LISTED = person_id("110108", "19800512", "123")
+SMOKER = person_id("310115", "19921103", "246")
+OTHER = person_id("440305", "19880808", "357")
+UNLISTED = person_id("110101", "19750101", "135")
+OP = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+STAFF: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("caac.clerk", "clerk", ("--authority", "CAAC")),
+    ("cr.clerk", "clerk", ("--authority", "CR")),
+    ("reg.reviewer", "reviewer", ("--review-body", "registry", "--review-level", "first")),
+    ("caac.reviewer", "reviewer", ("--review-body", "CAAC", "--review-level", "higher")),
+    ("air.clerk", "party_clerk", ("--party", "CAAC-AIR")),
+    ("bank.clerk", "party_clerk", ("--party", "DEMO-BANK")),
+    ("watcher", "official", ()),
+    ("root", "operator", ()),
+)
+
+
+def staff(srv: Server) -> dict[str, str]:
+    """Add every user of :data:`STAFF`; return their API tokens."""
+    tokens = {}
+    for name, role, scope in STAFF:
+        srv.add_user(name, role, *scope)
+        r = srv.cli("user", "token", name)
+        assert r.returncode == 0, r.stderr
+        m = re.search(r"(sca_\S+)", r.stdout)
+        assert m, r.stdout
+        tokens[name] = m.group(1)
+    r = httpx.post(
+        f"{srv.base}/v1/reviewers",
+        json={"id": "reg.reviewer", "name": "审查员", "body": "registry", "level": "first"},
+        headers=OP,
+    )
+    assert r.status_code == 201, r.text
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def line(authority: str, case: str, sid: str, name: str, **kw: Any) -> dict[str, Any]:
+    category = {"CAAC": "air.prohibited_items", "CR": "rail.smoking_on_emu"}[authority]
+    return {
+        "authority": authority,
+        "case_number": case,
+        "category": category,
+        "subject_id": sid,
+        "subject_name": name,
+        "decision_date": "2026-05-06",
+        "legal_basis": "NDRC et al. 2018 No. 385, category A (4)",
+        **kw,
+    }
+
+
+def jsonl(*rows: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
