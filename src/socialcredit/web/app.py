@@ -35,6 +35,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
     "socialcredit.registry.batch_routes",  # authorities' batches (issue 12)
     "socialcredit.registry.pages",  # the clerk's pages (issue 12)
+    "socialcredit.dueprocess.workbench_pages",  # the reviewer's workbench (issue 12)
 )
 
 

@@ -1,0 +1,134 @@
+"""The workbenches over real HTTP (issue 12): the reviewer decides and screening follows
+within a second; every role is refused what is not theirs (another body's case, another
+party's sectors, personal data for an official); the public register's shape and rate limit.
+
+One server for the module (``srv``): CAAC's clerk files two records for ``LISTED`` and
+``OTHER``, an objection to LISTED's is filed on the subject's behalf, and a test relying
+party ``TEST-AIR`` (flight) gets an API key.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.e2e.accounts_support import Server, csrf_of, running_server, sign_in
+from tests.e2e.workbench_support import (
+    LISTED,
+    OP,
+    OTHER,
+    UNLISTED,
+    bearer,
+    jsonl,
+    line,
+    staff,
+)
+
+
+@dataclass
+class World:
+    srv: Server
+    tokens: dict[str, str]
+    air_key: str
+    case_id: int
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("roles")
+    with running_server(f"sqlite:///{tmp / 'registry.db'}", tmp) as s:
+        tok = staff(s)
+        body = jsonl(
+            line("CAAC", "CAAC-2026-0200", LISTED, "王建国"),
+            line("CAAC", "CAAC-2026-0201", OTHER, "陈静"),
+        )
+        r = httpx.post(f"{s.base}/v1/batches", content=body, headers=bearer(tok["caac.clerk"]))
+        assert r.status_code == 201 and r.json()["accepted"] == 2, r.text
+        key = s.cli("party", "add", "TEST-AIR", "--name", "测试航空", "--sector", "flight")
+        m = re.search(r"(\S+)$", key.stdout.strip())
+        assert key.returncode == 0 and m, key.stderr
+        obj = httpx.post(
+            f"{s.base}/v1/objections",
+            json={
+                "subject_id": LISTED,
+                "authority": "CAAC",
+                "case_number": "CAAC-2026-0200",
+                "grounds": "not_me",
+                "statement": "那天我不在北京，有火车票为证。",
+                "documents": ["火车票 G123 2026-05-01"],
+            },
+            headers=OP,
+        )
+        assert obj.status_code == 201, obj.text
+        yield World(s, tok, m.group(1), int(obj.json()["id"]))
+
+
+def screen(w: World, sid: str, name: str, sector: str = "flight") -> httpx.Response:
+    return httpx.post(
+        f"{w.srv.base}/v1/screenings",
+        json={"subject_id": sid, "name": name, "sector": sector, "purpose": "ticket sale"},
+        headers=bearer(w.air_key),
+    )
+
+
+def wait_for(w: World, sid: str, name: str, decision: str, within: float = 1.0) -> float:
+    """Poll the screening API until it answers ``decision``; the seconds it took."""
+    t0 = time.monotonic()
+    while True:
+        got = screen(w, sid, name).json()["decision"]
+        if got == decision:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > within:
+            raise AssertionError(f"still {got} after {within} s")
+        time.sleep(0.02)
+
+
+@contextmanager
+def signed_in(w: World, username: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=w.srv.base, follow_redirects=False, timeout=30) as c:
+        r = sign_in(c, username)
+        assert r.status_code == 303, r.text
+        yield c
+
+
+def test_another_bodys_reviewer_cannot_see_the_case(world: World) -> None:
+    with signed_in(world, "caac.reviewer") as c:
+        assert f"/review/cases/{world.case_id}" not in c.get("/review").text
+        assert c.get(f"/review/cases/{world.case_id}").status_code == 404
+        page = c.get("/review")
+        r = c.post(
+            f"/review/cases/{world.case_id}/decision",
+            data={"outcome": "upheld", "reasons": "x" * 20, "csrf_token": csrf_of(page.text)},
+        )
+        assert r.status_code == 404
+    for who in ("caac.clerk", "air.clerk", "watcher", "root"):
+        with signed_in(world, who) as c:
+            assert c.get(f"/review/cases/{world.case_id}").status_code == 403, who
+
+
+def test_the_reviewer_decides_and_screening_allows_within_a_second(world: World) -> None:
+    assert screen(world, LISTED, "王建国").json()["decision"] == "deny"
+    with signed_in(world, "reg.reviewer") as c:
+        q = c.get("/review")
+        assert q.status_code == 200 and f"/review/cases/{world.case_id}" in q.text
+        page = c.get(f"/review/cases/{world.case_id}")
+        assert "那天我不在北京" in page.text and "NDRC et al. 2018 No. 385" in page.text
+        r = c.post(
+            f"/review/cases/{world.case_id}/decision",
+            data={
+                "outcome": "upheld",
+                "reasons": "火车票证明当事人当日不在现场，记录撤销。",
+                "csrf_token": csrf_of(page.text),
+            },
+        )
+        assert r.status_code == 303, r.text
+    took = wait_for(world, LISTED, "王建国", "allow", within=1.0)
+    assert took <= 1.0
+    shown = world.srv.cli("case", "show", str(world.case_id), "--json")
+    assert shown.returncode == 0 and '"outcome": "upheld"' in shown.stdout, shown.stderr
