@@ -2,9 +2,10 @@
 within a second; every role is refused what is not theirs (another body's case, another
 party's sectors, personal data for an official); the public register's shape and rate limit.
 
-One server for the module (``srv``): CAAC's clerk files two records for ``LISTED`` and
-``OTHER``, an objection to LISTED's is filed on the subject's behalf, and a test relying
-party ``TEST-AIR`` (flight) gets an API key.
+One server for the module (``world``): CAAC's clerk files records for ``LISTED`` and
+``OTHER``, the railway's clerk one for ``SMOKER`` (rail only), an objection to LISTED's is
+filed on the subject's behalf, and the relying parties ``TEST-AIR`` (flight; its API key
+kept) and ``TEST-BANK`` (finance.loan) are added.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.e2e.workbench_support import (
     LISTED,
     OP,
     OTHER,
+    SMOKER,
     UNLISTED,
     bearer,
     jsonl,
@@ -50,9 +52,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         r = httpx.post(f"{s.base}/v1/batches", content=body, headers=bearer(tok["caac.clerk"]))
         assert r.status_code == 201 and r.json()["accepted"] == 2, r.text
+        rail = jsonl(line("CR", "CR-2026-0300", SMOKER, "李娜"))
+        r = httpx.post(f"{s.base}/v1/batches", content=rail, headers=bearer(tok["cr.clerk"]))
+        assert r.status_code == 201 and r.json()["accepted"] == 1, r.text
         key = s.cli("party", "add", "TEST-AIR", "--name", "测试航空", "--sector", "flight")
         m = re.search(r"(\S+)$", key.stdout.strip())
         assert key.returncode == 0 and m, key.stderr
+        bank = s.cli("party", "add", "TEST-BANK", "--name", "测试银行", "--sector", "finance.loan")
+        assert bank.returncode == 0, bank.stderr
         obj = httpx.post(
             f"{s.base}/v1/objections",
             json={
@@ -97,6 +104,31 @@ def signed_in(w: World, username: str) -> Iterator[httpx.Client]:
         yield c
 
 
+def logged(w: World, screening_id: str) -> tuple[str, str, str, str]:
+    """The screening's row in the log (the writer commits it within a second or so)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(w.srv.env["SOCIALCREDIT_DATABASE_URL"])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    text(
+                        "SELECT relying_party, subject_id, sector, decision FROM screening_log"
+                        " WHERE screening_id = :i"
+                    ),
+                    {"i": screening_id},
+                ).first()
+            if row is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    assert row is not None, "the counter's screening was not logged"
+    return (row[0], row[1], row[2], row[3])
+
+
 def test_another_bodys_reviewer_cannot_see_the_case(world: World) -> None:
     with signed_in(world, "caac.reviewer") as c:
         assert f"/review/cases/{world.case_id}" not in c.get("/review").text
@@ -132,3 +164,58 @@ def test_the_reviewer_decides_and_screening_allows_within_a_second(world: World)
     assert took <= 1.0
     shown = world.srv.cli("case", "show", str(world.case_id), "--json")
     assert shown.returncode == 0 and '"outcome": "upheld"' in shown.stdout, shown.stderr
+
+
+def test_the_counter_answers_in_plain_words_and_nothing_else(world: World) -> None:
+    with signed_in(world, "air.clerk") as c:
+        page = c.get("/counter")
+        assert page.status_code == 200 and '<option value="flight"' in page.text
+        token = csrf_of(page.text)
+        deny = c.post(
+            "/counter",
+            data={"subject_id": OTHER, "name": "陈静", "sector": "flight", "csrf_token": token},
+        )
+        assert deny.status_code == 200 and 'class="answer deny"' in deny.text
+        sid = re.search(r'id="screening-id">([^<]+)<', deny.text)
+        assert sid
+        for secret in ("陈静", "CAAC-2026-0201", OTHER, "NDRC", "air.prohibited_items"):
+            assert secret not in deny.text, secret
+        allow = c.post(
+            "/counter",
+            data={"subject_id": SMOKER, "name": "李娜", "sector": "flight", "csrf_token": token},
+        )
+        assert 'class="answer allow"' in allow.text, allow.text  # listed for rail, not flight
+        unknown = c.post(
+            "/counter",
+            data={"subject_id": UNLISTED, "name": "张三", "sector": "flight", "csrf_token": token},
+        )
+        assert unknown.status_code == 422 and 'id="problem"' in unknown.text
+        # Another party's sector: refused (and logged as a refusal, like the API's).
+        other = c.post(
+            "/counter",
+            data={
+                "subject_id": OTHER,
+                "name": "陈静",
+                "sector": "finance.loan",
+                "csrf_token": token,
+            },
+        )
+        assert other.status_code == 403
+    # The screening is logged like the API's: the subject sees it in their own file.
+    assert logged(world, sid.group(1)) == ("TEST-AIR", OTHER, "flight", "deny")
+    with signed_in(world, "bank.clerk") as c:
+        page = c.get("/counter")
+        assert '<option value="flight"' not in page.text
+        r = c.post(
+            "/counter",
+            data={
+                "subject_id": OTHER,
+                "name": "陈静",
+                "sector": "flight",
+                "csrf_token": csrf_of(page.text),
+            },
+        )
+        assert r.status_code == 403
+    for who in ("caac.clerk", "reg.reviewer", "watcher", "root"):
+        with signed_in(world, who) as c:
+            assert c.get("/counter").status_code == 403, who

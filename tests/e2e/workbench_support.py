@@ -3,8 +3,8 @@ records for CAAC and the railway, and helpers to sign in and read tokens.
 
 - ``staff(srv)`` adds ``caac.clerk`` (clerk, CAAC), ``cr.clerk`` (clerk, CR),
   ``reg.reviewer`` (reviewer, registry/first; also a domain reviewer of the same id),
-  ``caac.reviewer`` (reviewer, CAAC/first), ``air.clerk`` (party clerk, CAAC-AIR),
-  ``bank.clerk`` (party clerk, DEMO-BANK), ``watcher`` (official) and ``root`` (operator).
+  ``caac.reviewer`` (reviewer, CAAC/first), ``air.clerk`` (party clerk, TEST-AIR),
+  ``bank.clerk`` (party clerk, TEST-BANK), ``watcher`` (official) and ``root`` (operator).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ STAFF: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("cr.clerk", "clerk", ("--authority", "CR")),
     ("reg.reviewer", "reviewer", ("--review-body", "registry", "--review-level", "first")),
     ("caac.reviewer", "reviewer", ("--review-body", "CAAC", "--review-level", "higher")),
-    ("air.clerk", "party_clerk", ("--party", "CAAC-AIR")),
-    ("bank.clerk", "party_clerk", ("--party", "DEMO-BANK")),
+    ("air.clerk", "party_clerk", ("--party", "TEST-AIR")),
+    ("bank.clerk", "party_clerk", ("--party", "TEST-BANK")),
     ("watcher", "official", ()),
     ("root", "operator", ()),
 )

@@ -36,6 +36,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.registry.batch_routes",  # authorities' batches (issue 12)
     "socialcredit.registry.pages",  # the clerk's pages (issue 12)
     "socialcredit.dueprocess.workbench_pages",  # the reviewer's workbench (issue 12)
+    "socialcredit.screening.counter",  # the counter page (issue 12)
 )
 
 
