@@ -10,6 +10,7 @@ kept) and ``TEST-BANK`` (finance.loan) are added.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -219,3 +220,32 @@ def test_the_counter_answers_in_plain_words_and_nothing_else(world: World) -> No
     for who in ("caac.clerk", "reg.reviewer", "watcher", "root"):
         with signed_in(world, who) as c:
             assert c.get("/counter").status_code == 403, who
+
+
+def test_the_dashboard_is_for_officials_and_operators_and_names_no_one(world: World) -> None:
+    for who in ("watcher", "root"):
+        with signed_in(world, who) as c:
+            page = c.get("/dashboard")
+            assert page.status_code == 200, who
+            figures = c.get("/dashboard/figures").json()
+            with c.stream("GET", "/dashboard/events") as ev:
+                assert ev.headers["content-type"].startswith("text/event-stream")
+                first = ""
+                for chunk in ev.iter_text():
+                    first += chunk
+                    if "event: figures" in first and first.endswith("\n\n"):
+                        break
+            for text in (page.text, json.dumps(figures, ensure_ascii=False), first):
+                for personal in (LISTED, OTHER, SMOKER, "王建国", "陈静", "CAAC-2026-02"):
+                    assert personal not in text, (who, personal)
+            assert set(figures) >= {"new_listings_today", "objections_open", "notices_failed"}
+    for who in ("caac.clerk", "reg.reviewer", "air.clerk"):
+        with signed_in(world, who) as c:
+            assert c.get("/dashboard").status_code == 403, who
+            assert c.get("/dashboard/events").status_code == 403, who
+    r = httpx.get(f"{world.srv.base}/dashboard/figures", headers=bearer(world.tokens["watcher"]))
+    assert r.status_code == 200
+    # The official may not read anyone's file, case or batch.
+    for url in (f"/review/cases/{world.case_id}", "/counter", "/clerk", "/v1/batches"):
+        with signed_in(world, "watcher") as c:
+            assert c.get(url).status_code == 403, url

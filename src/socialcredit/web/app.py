@@ -37,6 +37,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.registry.pages",  # the clerk's pages (issue 12)
     "socialcredit.dueprocess.workbench_pages",  # the reviewer's workbench (issue 12)
     "socialcredit.screening.counter",  # the counter page (issue 12)
+    "socialcredit.reports.dashboard_pages",  # the officials' dashboard (issue 12)
 )
 
 
