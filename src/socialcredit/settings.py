@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     login_limit_ip: str = Field(
         default="50 per 15 minutes", description="failed sign-ins per client address"
     )
+    public_register: bool = Field(
+        default=True, description="the public register of published listings (/register)"
+    )
+    register_limit: str = Field(
+        default="20 per minute", description="public register searches per client address"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -249,3 +249,49 @@ def test_the_dashboard_is_for_officials_and_operators_and_names_no_one(world: Wo
     for url in (f"/review/cases/{world.case_id}", "/counter", "/clerk", "/v1/batches"):
         with signed_in(world, "watcher") as c:
             assert c.get(url).status_code == 403, url
+
+
+def test_the_public_register_shows_listings_in_force_only(world: World) -> None:
+    base = world.srv.base
+    pending = jsonl(line("CAAC", "CAAC-2026-0202", SMOKER, "李娜", decision_date="2026-12-03"))
+    r = httpx.post(
+        f"{base}/v1/batches", content=pending, headers=bearer(world.tokens["caac.clerk"])
+    )
+    assert r.status_code == 201 and r.json()["accepted"] == 1, r.text
+
+    def search(q: str) -> dict[str, object]:
+        got = httpx.get(f"{base}/v1/register", params={"q": q})
+        assert got.status_code == 200, got.text
+        return dict(got.json())
+
+    by_id, by_name = search(OTHER), search("陈静")
+    assert by_id["results"] == by_name["results"] and by_id["count"] == 1
+    (one,) = by_id["results"]  # type: ignore[misc]
+    assert one["id_masked"] == OTHER[:4] + "*" * 10 + OTHER[-4:]
+    assert one["case_number"] == "CAAC-2026-0201" and one["legal_basis"].startswith("NDRC")
+    assert one["since"] and (one["until"] or one["until_condition"]) and one["how_to_object"]
+    assert OTHER not in httpx.get(f"{base}/v1/register", params={"q": OTHER}).text
+    # Withdrawn after the upheld objection (an earlier test); pending (publicity period):
+    for q in (LISTED, "王建国"):
+        assert search(q)["results"] == [], q
+    shown = [r["case_number"] for r in search(SMOKER)["results"]]  # type: ignore[attr-defined]
+    assert shown == ["CR-2026-0300"]  # not CAAC-2026-0202, still in its publicity period
+    # No listing of everyone: partial names and IDs, wildcards, nothing.
+    for q in ("陈", "陈%", "%", "*", OTHER[:6], OTHER[:-1], ""):
+        assert search(q)["results"] == [], q
+    # The same shape whether or not anyone matched.
+    shapes = {tuple(sorted(search(q))) for q in (OTHER, UNLISTED, "无此人", "陈")}
+    assert len(shapes) == 1
+    page = httpx.get(f"{base}/register", params={"q": "陈静"})
+    assert page.status_code == 200 and "CAAC-2026-0201" in page.text and OTHER not in page.text
+
+
+def test_the_public_register_is_rate_limited_per_client(world: World) -> None:
+    codes = [
+        httpx.get(f"{world.srv.base}/v1/register", params={"q": "无此人"}).status_code
+        for _ in range(25)
+    ]
+    assert codes[0] == 200 and codes[-1] == 429
+    r = httpx.get(f"{world.srv.base}/v1/register", params={"q": OTHER})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert httpx.get(f"{world.srv.base}/register", params={"q": OTHER}).status_code == 429

@@ -38,6 +38,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.workbench_pages",  # the reviewer's workbench (issue 12)
     "socialcredit.screening.counter",  # the counter page (issue 12)
     "socialcredit.reports.dashboard_pages",  # the officials' dashboard (issue 12)
+    "socialcredit.registry.register_routes",  # the public register (issue 12)
 )
 
 
