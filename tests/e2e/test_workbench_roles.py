@@ -27,6 +27,7 @@ from tests.e2e.workbench_support import (
     OTHER,
     SMOKER,
     UNLISTED,
+    add_reviewer_account,
     bearer,
     jsonl,
     line,
@@ -165,6 +166,38 @@ def test_the_reviewer_decides_and_screening_allows_within_a_second(world: World)
     assert took <= 1.0
     shown = world.srv.cli("case", "show", str(world.case_id), "--json")
     assert shown.returncode == 0 and '"outcome": "upheld"' in shown.stdout, shown.stderr
+
+
+def test_a_reviewer_never_decides_a_case_on_their_own_record(world: World) -> None:
+    s = world.srv
+    add_reviewer_account(s, "self.reviewer", subject_id=SMOKER)
+    obj = httpx.post(
+        f"{s.base}/v1/objections",
+        json={
+            "subject_id": SMOKER,
+            "authority": "CR",
+            "case_number": "CR-2026-0300",
+            "grounds": "wrong_data",
+            "statement": "金额有误。",
+        },
+        headers=OP,
+    )
+    assert obj.status_code == 201, obj.text
+    case = obj.json()["id"]
+    with signed_in(world, "self.reviewer") as c:
+        page = c.get(f"/review/cases/{case}")
+        assert page.status_code == 200  # same body and level: may read it
+        r = c.post(
+            f"/review/cases/{case}/decision",
+            data={
+                "outcome": "upheld",
+                "reasons": "我认为应当撤销。" * 3,
+                "csrf_token": csrf_of(page.text),
+            },
+        )
+        assert r.status_code == 403 and "decide-error" in r.text
+    got = httpx.get(f"{s.base}/v1/cases/{case}", headers=OP).json()
+    assert got["decided_on"] is None
 
 
 def test_the_counter_answers_in_plain_words_and_nothing_else(world: World) -> None:

@@ -92,3 +92,34 @@ def line(authority: str, case: str, sid: str, name: str, **kw: Any) -> dict[str,
 
 def jsonl(*rows: dict[str, Any]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+
+
+def add_reviewer_account(srv: Server, username: str, *, subject_id: str) -> None:
+    """A registry/first reviewer account whose registered reviewer is the person ``subject_id``."""
+    from socialcredit.accounts import Role, Scope, service
+    from socialcredit.runtime.registry import open_registry
+    from socialcredit.settings import Settings
+
+    reg = open_registry(Settings(database_url=srv.env["SOCIALCREDIT_DATABASE_URL"]))
+    service.create_user(
+        reg,
+        username=username,
+        display_name=username,
+        role=Role.REVIEWER,
+        scope=Scope(review_body="registry", review_level="first"),
+        by="test",
+        password=PASSWORD,
+    )
+    reg.engine.dispose()
+    r = httpx.post(
+        f"{srv.base}/v1/reviewers",
+        json={
+            "id": username,
+            "name": username,
+            "body": "registry",
+            "level": "first",
+            "subject_id": subject_id,
+        },
+        headers=OP,
+    )
+    assert r.status_code == 201, r.text
