@@ -77,7 +77,12 @@ async def counter_screen(request: Request, reg: RegistryDep, user: PartyClerk) -
     except InvalidInput as e:
         field_name = e.problems[0].field if e.problems else "subject_id"
         return _page(
-            request, who, problem=field_name, sector=sector, subject_id=sid, name=name,
+            request,
+            who,
+            problem=field_name,
+            sector=sector,
+            subject_id=sid,
+            name=name,
             status_code=422,
         )
     return _page(request, who, answer=answer, sector=sector)
