@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     code_checks_per_client: str = Field(
         default="10/10 minutes", description="one-time code verifications from one client"
     )
+    public_register: bool = Field(
+        default=True, description="the public register of published listings (/register)"
+    )
+    register_limit: str = Field(
+        default="20 per minute", description="public register searches per client address"
+    )
 
     @model_validator(mode="after")
     def _one_limits_store(self) -> Settings:

@@ -36,6 +36,12 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.integrity.routes",
     "socialcredit.accounts.api",  # accounts (issue 11)
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
+    "socialcredit.registry.batch_routes",  # authorities' batches (issue 12)
+    "socialcredit.registry.pages",  # the clerk's pages (issue 12)
+    "socialcredit.dueprocess.workbench_pages",  # the reviewer's workbench (issue 12)
+    "socialcredit.screening.counter",  # the counter page (issue 12)
+    "socialcredit.reports.dashboard_pages",  # the officials' dashboard (issue 12)
+    "socialcredit.registry.register_routes",  # the public register (issue 12)
 )
 
 
