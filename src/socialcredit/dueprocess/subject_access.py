@@ -24,7 +24,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from socialcredit.domain.identity import parse_subject_id
 from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.dueprocess.clock import naive_utc
-from socialcredit.errors import Forbidden, RegistryError
+from socialcredit.errors import Forbidden, RateLimited, RegistryError
 from socialcredit.integrity import audit
 from socialcredit.runtime.limits import budget
 from socialcredit.runtime.registry import Registry
@@ -40,15 +40,6 @@ SESSION_TTL = dt.timedelta(minutes=30)
 class Unauthenticated(RegistryError):
     status = 401
     code = "unauthenticated"
-
-
-class RateLimited(RegistryError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class DeliveryFailed(RegistryError):

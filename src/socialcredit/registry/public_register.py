@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from socialcredit.domain.identity import SubjectId, SubjectKind, parse_subject_id
 from socialcredit.domain.restrictions import Status
-from socialcredit.errors import InvalidInput, NotFound, RegistryError
+from socialcredit.errors import InvalidInput, NotFound, RateLimited, RegistryError
 from socialcredit.registry.subjects import subject_file
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
@@ -45,13 +45,8 @@ class RegisterClosed(RegistryError):
     code = "register_closed"
 
 
-class RegisterLimited(RegistryError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class RegisterLimited(RateLimited):
+    """Too many register searches from one client address."""
 
 
 class RegisterLimiter:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from socialcredit.domain.normalise import normalise_identifier
-from socialcredit.errors import Forbidden, InvalidInput, RegistryError
+from socialcredit.errors import Forbidden, InvalidInput, RateLimited, RegistryError
 from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
 from socialcredit.screening.grades import published_benefit
@@ -45,15 +45,6 @@ BATCH_WAIT_S = 2.0  # a batch waits this long at most for its rows' rate-limit t
 class Unauthorized(RegistryError):
     status = 401
     code = "unauthorized"
-
-
-class RateLimited(RegistryError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Request(NamedTuple):

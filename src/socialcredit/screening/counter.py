@@ -18,7 +18,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.accounts import PartyClerk, RoleRefused, User
-from socialcredit.errors import InvalidInput, NotFound
+from socialcredit.errors import InvalidInput, NotFound, RateLimited
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.runtime.registry import Registry
 from socialcredit.screening import api
@@ -68,7 +68,7 @@ async def counter_screen(request: Request, reg: RegistryDep, user: PartyClerk) -
 
     sid, name, sector = field("subject_id"), field("name"), field("sector")
     if not rt.limiter.allow(who.prefix, who.rate_per_minute):
-        raise api.RateLimited("too many screenings a minute from this counter; retry shortly")
+        raise RateLimited("too many screenings a minute from this counter; retry shortly")
     try:
         if not sid or not name:
             raise InvalidInput.one("subject_id" if not sid else "name", "is required")
