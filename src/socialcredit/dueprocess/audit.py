@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from socialcredit.integrity import log_rows
 from socialcredit.store.tables_dueprocess import audit_log
 
 GENESIS = "0" * 64
@@ -85,6 +86,7 @@ def append(
             hash=entry_hash(prev, seq, at, actor, action, subject_id, target, body),
         )
     )
+    log_rows(conn, "audit", [seq])
     return seq
 
 

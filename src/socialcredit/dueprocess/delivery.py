@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from socialcredit.dueprocess import audit
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.outbox import get_notice, notice_dict, plan, queue_letter_copy
+from socialcredit.integrity import log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import notices
 
@@ -128,6 +129,7 @@ def _settle(reg: Registry, n: Any, worker: str, error: str | None, done: dict[st
                     last_error=None,
                 )
             )
+            log_rows(conn, "notice", [n.id])
             audit.append(
                 conn,
                 now,
@@ -145,6 +147,7 @@ def _settle(reg: Registry, n: Any, worker: str, error: str | None, done: dict[st
                 .where(mine)
                 .values(status="failed", claimed_by=None, claimed_until=None, last_error=error)
             )
+            log_rows(conn, "notice", [n.id])
             queue_letter_copy(conn, reg, n)
             audit.append(
                 conn,
@@ -214,6 +217,7 @@ def mark_letter(reg: Registry, notice_id: int, status: str, actor: str) -> dict[
         values["delivered_at"] = naive_utc(now)
     with reg.engine.begin() as conn:
         conn.execute(update(notices).where(notices.c.id == notice_id).values(**values))
+        log_rows(conn, "notice", [notice_id])
         audit.append(
             conn,
             now,

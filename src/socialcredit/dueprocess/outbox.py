@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from socialcredit.dueprocess import audit
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.letters import Letter, record_letter
+from socialcredit.integrity import log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import notice_cursor, notices
@@ -37,7 +38,12 @@ CURSOR = "record_events"
 def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(notices)
     res = conn.execute(ins.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return bool(res.rowcount)
+    if not res.rowcount:
+        return False
+    c = notices.c
+    nid = conn.execute(select(c.id).where(c.dedupe_key == values["dedupe_key"])).scalar_one()
+    log_rows(conn, "notice", [int(nid)])  # queued: what the subject will be told, as of now
+    return True
 
 
 def queue(

@@ -15,8 +15,15 @@ from socialcredit.integrity.heads import (
     maybe_sign_head,
     sign_head,
 )
-from socialcredit.integrity.leaves import KIND_TABLES, TableRows, leaf_payload, leaf_payloads
-from socialcredit.integrity.merkle import verify_consistency, verify_inclusion
+from socialcredit.integrity.leaves import (
+    KIND_COLUMNS,
+    KIND_TABLES,
+    RANGE_KINDS,
+    TableRows,
+    leaf_payload,
+    leaf_payloads,
+)
+from socialcredit.integrity.merkle import leaf_hashes, verify_consistency, verify_inclusion
 from socialcredit.integrity.note import Checkpoint, SigningKey, open_checkpoint
 from socialcredit.integrity.store import (
     append_hashes,
@@ -24,14 +31,20 @@ from socialcredit.integrity.store import (
     consistency_proof,
     inclusion_proof,
     leaf_hash_at,
+    leaf_index,
+    log_range,
+    log_rows,
     root_at,
     tree_size,
 )
+from socialcredit.integrity.store import lock as lock_log
 from socialcredit.integrity.verify import LogVerdict, verify_log
 from socialcredit.integrity.witness import Witness, WitnessAlarm, monitor
 
 __all__ = [
+    "KIND_COLUMNS",
     "KIND_TABLES",
+    "RANGE_KINDS",
     "Checkpoint",
     "Head",
     "LogVerdict",
@@ -47,9 +60,14 @@ __all__ = [
     "key_path",
     "latest_head",
     "leaf_hash_at",
+    "leaf_hashes",
+    "leaf_index",
     "leaf_payload",
     "leaf_payloads",
+    "lock_log",
     "log_key",
+    "log_range",
+    "log_rows",
     "maybe_sign_head",
     "monitor",
     "open_checkpoint",

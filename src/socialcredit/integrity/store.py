@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from socialcredit.errors import InvalidInput
 from socialcredit.integrity import merkle
+from socialcredit.integrity.leaves import TableRows, range_payload, range_ref
 from socialcredit.store.sql_ingest import is_pg
 from socialcredit.store.tables_integrity import log_leaves, log_nodes, log_tiles
 
@@ -75,6 +76,35 @@ def append_leaves(
     if len(refs) != len(payloads):
         raise ValueError(f"{len(refs)} refs for {len(payloads)} payloads")
     return append_hashes(conn, kind, refs, merkle.leaf_hashes(payloads), at=at)
+
+
+def log_rows(
+    conn: Connection, kind: str, refs: Sequence[str | int], *, at: dt.datetime | None = None
+) -> range:
+    """Log the rows ``(kind, ref)`` as they stand now in this transaction: one leaf each.
+
+    For writes made a row or a few at a time (a case filed or decided, a notice sent, a key
+    revoked): the payload is read back exactly as ``log verify`` will read it, so the two
+    cannot drift. Call it after every change to a logged row: a row is checked against its
+    newest leaf. A ref with no row is an error (the caller logs what it just wrote).
+    """
+    if not refs:
+        return range(tree_size(conn), tree_size(conn))
+    got = TableRows(conn).many(kind, [str(r) for r in refs])
+    missing = [r for r in refs if str(r) not in got]
+    if missing:
+        raise LogCorrupt(f"cannot log {kind} {missing[:5]}: no such row")
+    return append_leaves(conn, kind, refs, [got[str(r)] for r in refs], at=at)
+
+
+def log_range(
+    conn: Connection, kind: str, lo: int, hi: int, *, at: dt.datetime | None = None
+) -> range:
+    """One leaf for rows ``lo..hi`` (inclusive) of a range kind (``leaves.RANGE_KINDS``),
+    as they stand in this transaction."""
+    return append_leaves(
+        conn, kind, [range_ref(lo, hi)], [range_payload(conn, kind, lo, hi)], at=at
+    )
 
 
 def _as_int(r: str | int) -> int | None:

@@ -49,6 +49,7 @@ def authority_add(
     """Register an authority and the record categories it may submit."""
     from socialcredit.domain.records import Authority
     from socialcredit.errors import Conflict, InvalidInput
+    from socialcredit.registry.authorities import add_authority
 
     with errors(as_json):
         reg = cli_registry()
@@ -63,7 +64,7 @@ def authority_add(
         with reg.uow() as uow:
             if uow.authorities.get(code) is not None:
                 raise Conflict(f"authority {code} is already registered")
-            uow.authorities.add(Authority(code, name, kind, frozenset(cats)))
+            add_authority(uow, Authority(code, name, kind, frozenset(cats)))
             uow.commit()
         if as_json:
             print_json({"code": code, "name": name, "kind": kind, "categories": sorted(cats)})
@@ -249,13 +250,14 @@ def calendar_load(
     as_json: JsonOpt = False,
 ) -> None:
     """Load a newly announced year of the official calendar."""
+    from socialcredit.registry.authorities import log_calendar
     from socialcredit.store.calendar import store_calendar
     from socialcredit.store.calendar_source import parse_calendar_file
 
     with errors(as_json):
         reg = cli_registry()
         cal = parse_calendar_file(file)
-        years = store_calendar(reg.engine, cal, dt.datetime.now(dt.UTC))
+        years = store_calendar(reg.engine, cal, dt.datetime.now(dt.UTC), then=log_calendar)
         if as_json:
             print_json({"loaded_years": years, "source": cal.source})
         else:
