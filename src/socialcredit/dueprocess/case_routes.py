@@ -117,5 +117,6 @@ def letter(notice_id: int, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
 
 @router.get("/audit/verify")
 def verify(reg: RegistryDep, _: OperatorDep, head: str | None = None) -> dict[str, Any]:
-    """Walk the hash chain; name the first altered or missing entry."""
-    return audit.verify(reg.engine, head).to_dict()
+    """The audit trail as part of the transparency log: every leaf recomputed from its row,
+    every signed head checked (``log verify``). ``head`` (the retired chain's) is a 422."""
+    return audit.verify(reg.engine, reg.settings, head).to_dict()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -180,14 +181,18 @@ def run_worker(
     once: bool = False,
     idle: float = 0.5,
     max_loops: int | None = None,
+    each_round: Callable[[], object] | None = None,
 ) -> dict[str, int]:
-    """Plan and deliver until stopped (or one pass with ``once``); returns the totals."""
+    """Plan and deliver until stopped (or one pass with ``once``); returns the totals.
+    ``each_round`` runs after every round (the CLI's worker signs log heads there)."""
     import time
 
     totals = {"queued": 0, "delivered": 0, "retry": 0, "failed": 0}
     loops = 0
     while True:
         loops += 1
+        if loops > 1 and each_round is not None:
+            each_round()
         queued = plan(reg)
         got = deliver_due(reg, worker)
         totals["queued"] += queued
@@ -195,6 +200,8 @@ def run_worker(
             totals[k] += v
         busy = queued or any(got.values())
         if once and not busy:
+            if each_round is not None:
+                each_round()
             return totals
         if max_loops is not None and loops >= max_loops:
             return totals

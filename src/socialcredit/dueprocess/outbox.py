@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from socialcredit.dueprocess import audit
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.letters import Letter, record_letter
-from socialcredit.integrity import log_rows
+from socialcredit.integrity import log_place, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import notice_cursor, notices
@@ -57,9 +57,14 @@ def queue(
     record: tuple[str, str] | None = None,
     case_id: int | None = None,
     channel: str | None = None,
+    logged: tuple[str, int] | None = None,
 ) -> bool:
     """Queue a notice in the caller's transaction: email if the subject has a registered
-    address, else a letter for the record's authority to serve. False if already queued."""
+    address, else a letter for the record's authority to serve. False if already queued.
+
+    A notice about a record says where the record (or ``logged``: the event the notice is
+    about) is in the transparency log and how to check it (:func:`_log_section`)."""
+    _log_section(conn, letter, record, logged)
     s = conn.execute(
         select(t.subjects.c.contact_email).where(t.subjects.c.id == subject_id)
     ).first()
@@ -88,6 +93,28 @@ def queue(
             "next_attempt_at": now,
         },
     )
+
+
+def _log_section(
+    conn: Connection,
+    letter: Letter,
+    record: tuple[str, str] | None,
+    logged: tuple[str, int] | None,
+) -> None:
+    if logged is None and record is not None:
+        r = t.records.c
+        rid = conn.execute(
+            select(r.id).where(r.authority == record[0], r.case_number == record[1])
+        ).scalar()
+        logged = None if rid is None else ("record", int(rid))
+    if logged is None:
+        return
+    place = log_place(conn, *logged)
+    if place is None:
+        return
+    ref = f"{record[0]}/{record[1]}" if record else f"{logged[0]} {logged[1]}"
+    what = f"Record {ref}" if logged[0] == "record" else f"This change to record {ref}"
+    letter.add("Check it in the transparency log", *place.lines(what))
 
 
 def queue_letter_copy(conn: Connection, reg: Registry, n: Any) -> None:
@@ -197,6 +224,7 @@ def plan(reg: Registry, limit: int = 500) -> int:
                 letter=letter,
                 dedupe_key=f"event:{ev.id}",
                 record=(ev.authority, ev.case_number),
+                logged=("record" if ev.type == "listed" else "record_event", int(ev.id)),
             )
         last = int(rows[-1].id)
         if now_row is None:

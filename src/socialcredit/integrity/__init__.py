@@ -8,7 +8,9 @@ payloads from :func:`leaf_payload` / :func:`leaf_payloads`; a timer calls
 
 from socialcredit.integrity.heads import (
     Head,
+    HeadTimer,
     all_heads,
+    head_before,
     key_path,
     latest_head,
     log_key,
@@ -25,6 +27,7 @@ from socialcredit.integrity.leaves import (
 )
 from socialcredit.integrity.merkle import leaf_hashes, verify_consistency, verify_inclusion
 from socialcredit.integrity.note import Checkpoint, SigningKey, open_checkpoint
+from socialcredit.integrity.places import LogPlace, log_place
 from socialcredit.integrity.store import (
     append_hashes,
     append_leaves,
@@ -38,7 +41,7 @@ from socialcredit.integrity.store import (
     tree_size,
 )
 from socialcredit.integrity.store import lock as lock_log
-from socialcredit.integrity.verify import LogVerdict, verify_log
+from socialcredit.integrity.verify import LogVerdict, verify_log, verify_stored
 from socialcredit.integrity.witness import Witness, WitnessAlarm, monitor
 
 __all__ = [
@@ -47,12 +50,15 @@ __all__ = [
     "RANGE_KINDS",
     "Checkpoint",
     "Head",
+    "HeadTimer",
+    "LogPlace",
     "LogVerdict",
     "SigningKey",
     "TableRows",
     "Witness",
     "WitnessAlarm",
     "all_heads",
+    "head_before",
     "append_hashes",
     "append_leaves",
     "consistency_proof",
@@ -66,6 +72,7 @@ __all__ = [
     "leaf_payloads",
     "lock_log",
     "log_key",
+    "log_place",
     "log_range",
     "log_rows",
     "maybe_sign_head",
@@ -77,4 +84,5 @@ __all__ = [
     "verify_consistency",
     "verify_inclusion",
     "verify_log",
+    "verify_stored",
 ]

@@ -138,13 +138,18 @@ def append_hashes(
     conn: Connection,
     kind: str,
     refs: Sequence[str | int],
-    hashes: Sequence[bytes],
+    hashes: Sequence[bytes] | bytes,
     *,
     at: dt.datetime | None = None,
 ) -> range:
     """:func:`append_leaves` with the leaf hashes already computed (e.g. by the forked
-    workers that build a bulk batch)."""
-    n = len(hashes)
+    workers that build a bulk batch), as a list or concatenated in one ``bytes``."""
+    if isinstance(hashes, bytes):
+        if len(hashes) % H:
+            raise ValueError(f"{len(hashes)} bytes is not a whole number of leaf hashes")
+        n, new = len(hashes) // H, hashes
+    else:
+        n, new = len(hashes), b"".join(hashes)
     if len(refs) != n:
         raise ValueError(f"{len(refs)} refs for {n} hashes")
     lock(conn)
@@ -158,7 +163,6 @@ def append_hashes(
     ]
     for i in range(0, len(runs), 10_000):
         conn.execute(insert(log_leaves), runs[i : i + 10_000])
-    new = b"".join(hashes)
     _write_tiles(conn, n0, new)
     store_subtrees(conn, n0, n0 + n, new)
     return range(n0, n0 + n)

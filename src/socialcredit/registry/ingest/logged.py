@@ -77,9 +77,7 @@ class BatchLeaves:
                 if int(ids[-1]) - int(ids[0]) == len(ids) - 1
                 else ids.tolist()
             )
-            hashes = b"".join(self.record_hashes)
-            split = [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
-            append_hashes(conn, RECORD, refs, split)
+            append_hashes(conn, RECORD, refs, b"".join(self.record_hashes))
         if self.event_ids:
             append_leaves(conn, EVENT, self.event_ids, self.event_payloads)
 
