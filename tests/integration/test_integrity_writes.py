@@ -239,3 +239,23 @@ def test_nothing_logged_is_left_to_a_later_transaction(reg: Registry) -> None:
         )
     with reg.engine.connect() as conn:
         assert tree_size(conn) == n0
+
+
+def test_audit_verify_over_http_is_the_log_and_an_old_head_is_a_422(reg: Registry) -> None:
+    import warnings
+
+    from tests.integration.dueprocess_support import AUTH
+
+    from socialcredit.web.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    _sign(reg)
+    api = TestClient(create_app(reg))
+    bad = api.get("/v1/audit/verify", params={"head": "abc"}, headers=AUTH)
+    assert bad.status_code == 422, bad.text
+    assert "retired" in bad.json()["message"] and "log verify" in bad.json()["message"]
+    ok = api.get("/v1/audit/verify", headers=AUTH)
+    assert ok.status_code == 200 and ok.json()["ok"] is True, ok.text
