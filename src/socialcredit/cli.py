@@ -47,7 +47,11 @@ def init(as_json: JsonOpt = False) -> None:
                 f"registry ready at [bold]{info['database']}[/] "
                 f"(rule pack {reg.pack.version}; {added} authorities added)"
             )
-            out.print(f"transparency log key (publish it): {info['log_vkey']}", highlight=False)
+            out.print(
+                f"transparency log key (publish it): {info['log_vkey']}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @app.command()
