@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the server binaries the tests start on loopback are installed (Debian packages).
+# Makes sure the server binaries the tests start on loopback, and the browser the page tests
+# drive, are installed (Debian packages).
 # The tests themselves start and stop throwaway instances; nothing is left running.
 set -euo pipefail
 need=()
@@ -8,6 +9,12 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl 
 fi
 if ! command -v redis-server >/dev/null; then
   need+=(redis-server)  # bench/screening.py compares the index with a Redis set
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)  # tests/browser: Playwright drives Debian's build (its own download is unavailable)
+fi
+if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  need+=(fonts-noto-cjk)  # Chinese pages in the browser tests and screenshots
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"

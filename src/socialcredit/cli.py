@@ -109,6 +109,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.reports.commands",
     "socialcredit.screening.commands",
     "socialcredit.integrity.commands",
+    "socialcredit.accounts.commands",  # user add/list/disable/reset (issue 11)
 )
 
 

@@ -46,6 +46,32 @@ class Settings(BaseSettings):
         " first use, public half beside it as .pub); default log-key.pem beside a SQLite"
         " database, var/log-key.pem for PostgreSQL",
     )
+    # --- accounts and pages (socialcredit.accounts) ---
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="a staff session ends after this long without a request"
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, description="a staff session ends this long after sign-in, in any case"
+    )
+    session_secret: str | None = Field(
+        default=None,
+        description="key that signs session cookies; unset = one kept in the database, so every"
+        " worker and node shares it",
+    )
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure cookies: unset = when the request came over https"
+    )
+    ratelimit_storage_url: str = Field(
+        default="memory://",
+        description="`limits` storage for login rate limits: memory:// (one process) or redis://",
+    )
+    login_limit_user: str = Field(
+        default="5 per 15 minutes",
+        description="failed sign-ins per account before it is locked until the window passes",
+    )
+    login_limit_ip: str = Field(
+        default="50 per 15 minutes", description="failed sign-ins per client address"
+    )
 
     @field_validator("database_url")
     @classmethod

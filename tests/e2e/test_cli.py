@@ -101,3 +101,31 @@ def test_calendar_load(run: Run, tmp_path: Path) -> None:
     bad.write_text("year: 2027\nworkdays: [2027-10-04]\n")
     r = run("calendar", "load", str(bad))
     assert r.returncode == 2 and "workdays[0]" in r.stderr
+
+
+def test_first_generation_and_full_width_ids(run: Run, tmp_path: Path) -> None:
+    """A 15-digit number is stored in its 18-digit form and the line says so; a full-width
+    or 15-digit query answers for the same subject."""
+    line = {
+        "authority": "SPC-BJ-HD",
+        "case_number": "(2026)京0108执77号",
+        "category": "court.defaulter.refuses",
+        "subject_id": "110105491231002",
+        "subject_name": "钱老",
+        "decision_date": "2026-03-02",
+        "legal_basis": "SPC Provisions on the List of Dishonest Judgment Defaulters, Art. 1(1)",
+    }
+    f = tmp_path / "old.jsonl"
+    f.write_text(json.dumps(line, ensure_ascii=False) + "\n", "utf-8")
+    r = run("ingest", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["accepted"] == 1 and report["rejected"] == []
+    (w,) = report["warnings"]
+    assert (w["line"], w["field"], w["value"]) == (1, "subject_id", "110105491231002")
+    assert "converted to 18 digits: 11010519491231002X" in w["reason"]
+    for asked in ("110105491231002", "１１０１０５１９４９１２３１００２ｘ"):
+        d = json.loads(
+            run("check", asked, "--sector", "flight", "--on", "2026-06-01", "--json").stdout
+        )
+        assert (d["subject_id"], d["decision"]) == ("11010519491231002X", "deny")

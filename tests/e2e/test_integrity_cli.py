@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import sqlite3
 
-from socialcredit.dueprocess import audit
+from socialcredit.integrity import audit
 from socialcredit.store import make_engine
 
 from .conftest import Run

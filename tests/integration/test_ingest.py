@@ -14,11 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine
+from tests.unit.id_cases import ACCEPTED, REJECTED
 
-from socialcredit.domain.identity import ric_check_char
+from socialcredit.domain.identity import parse_subject_id, ric_check_char
 from socialcredit.domain.records import EventType
 from socialcredit.domain.rules import RulePack
-from socialcredit.errors import BatchRejected
+from socialcredit.errors import BatchRejected, InvalidIdentifier
 from socialcredit.registry.ingest import IngestReport, ingest_file, ingest_table
 from socialcredit.store import SqlUnitOfWork
 
@@ -311,3 +312,30 @@ def test_authorities_cannot_send_registry_only_events(
     assert report.accepted == 0
     (p,) = [p for p in report.rejected if p.field == "event"]
     assert p.line == 1 and "must be one of" in p.reason and "suspended" not in p.reason
+
+
+@pytest.mark.parametrize("ext", [".jsonl", ".csv"])
+def test_real_world_identifiers_as_the_domain_reads_them(
+    tmp_path: Path, uow: SqlUnitOfWork, pack: RulePack, ext: str
+) -> None:
+    """Issue 16's table through a file on both backends: the lines the domain parser
+    accepts go in under its value with its warnings; the others fail with its reason."""
+    raws = [c.raw for c in ACCEPTED.values()] + [raw for raw, _ in REJECTED.values()]
+    rows = [listed(f"id{i}", subject_id=raw) for i, raw in enumerate(raws)]
+    report = ingest(uow, write(tmp_path / f"ids{ext}", rows), pack)
+    assert report.accepted == len(ACCEPTED)
+    first = 2 if ext == ".csv" else 1  # a CSV's line 1 is its header
+    for line, raw in enumerate(raws, start=first):
+        got = [(p.field, p.reason, p.value) for p in report.rejected if p.line == line]
+        warned = [(p.field, p.reason, p.value) for p in report.warnings if p.line == line]
+        try:
+            sid = parse_subject_id(raw, "subject_id", TODAY)
+        except InvalidIdentifier as e:
+            assert got == [("subject_id", e.problems[0].reason, raw)]
+            continue
+        assert got == [] and warned == [("subject_id", w, raw) for w in sid.warnings]
+        with uow:
+            rec = uow.records.get("SPC-BJ-HD", f"id{line - first}")
+            assert rec is not None and rec.subject_id == sid.value
+            subject = uow.subjects.get(sid.value)
+            assert subject is not None and subject.birth_date == sid.birth_date

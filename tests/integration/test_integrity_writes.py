@@ -206,7 +206,7 @@ def test_a_history_rewritten_whole_and_signed_by_another_key(reg: Registry, tmp_
 
 
 def test_the_retired_audit_head_is_a_clear_422_not_a_500(reg: Registry) -> None:
-    from socialcredit.dueprocess import audit
+    from socialcredit.integrity import audit
 
     with pytest.raises(InvalidInput) as e:
         audit.verify(reg.engine, reg.settings, "abc")

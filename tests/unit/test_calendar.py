@@ -23,7 +23,29 @@ def test_national_day_holiday_and_adjusted_workday() -> None:
 def test_monthly_publication_is_the_first_working_day() -> None:
     cal = packaged_calendar()
     assert cal.next_monthly_publication(D(2026, 9, 20)).day == D(2026, 10, 8)
-    assert cal.next_monthly_publication(D(2026, 1, 1)).day == D(2026, 1, 4)  # Sunday workday
+    assert cal.is_workday(D(2026, 1, 4))  # a Sunday made a workday, but January's list is
+    assert cal.next_monthly_publication(D(2025, 12, 31)).day == D(2026, 1, 4)  # the next day
+
+
+@pytest.mark.parametrize(
+    ("decided", "published"),
+    [
+        # Decided on a month's first working day: published next month, never the same day
+        # (May 2026's first working day follows the 1-5 May holiday).
+        (D(2026, 4, 1), D(2026, 5, 6)),
+        # Decided on the Sunday before March's first working day (Monday 2 March): April 1st.
+        (D(2026, 3, 1), D(2026, 4, 1)),
+        (D(2026, 1, 1), D(2026, 2, 2)),  # a holiday, before 4 January's make-up workday
+        (D(2026, 4, 30), D(2026, 5, 6)),
+        (D(2026, 5, 6), D(2026, 6, 1)),
+    ],
+)
+def test_publication_is_in_a_month_strictly_after_the_decision(
+    decided: dt.date, published: dt.date
+) -> None:
+    got = packaged_calendar().next_monthly_publication(decided)
+    assert got.day == published
+    assert got.day > decided and got.day.day <= 8  # the first working day of a later month
 
 
 def test_unknown_year_counts_weekdays_and_says_so() -> None:

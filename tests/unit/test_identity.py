@@ -36,10 +36,10 @@ def test_parse_normalises_case_and_separators() -> None:
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [
-        ("1101051949123100", "18 characters, this has 16"),
+        ("1101051949123100", "18 characters (15 if first-generation), this has 16"),
         ("11010519491231002Y", "17 digits then a digit or X"),
         ("11010519491331002X", "birth date 19491331 is not a calendar date"),
-        ("99999919491231002X", "region code 999999"),
+        ("99999919491231002X", "check character is X, expected 5"),  # region: a warning
         ("110105194912310021", "check character is 1, expected X"),
     ],
 )

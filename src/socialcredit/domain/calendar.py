@@ -92,13 +92,12 @@ class WorkCalendar:
             day += ONE_DAY
 
     def next_monthly_publication(self, day: dt.date) -> Counted:
-        """The first working day of a month that falls on or after ``day``.
+        """The first working day of the first month after ``day``'s month.
 
-        Lists are published on the first working day of each month; a decision taken after
-        this month's publication day waits for next month's.
+        Lists are published on the first working day of each month, of a month strictly later
+        than the decision: a decision taken on or before this month's publication day (even on
+        the 1st, or on a weekend just before it) waits for next month's list, so publication
+        always comes after the decision.
         """
-        this = self.first_workday_on_or_after(dt.date(day.year, day.month, 1))
-        if this.day >= day:
-            return this
         y, m = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
         return self.first_workday_on_or_after(dt.date(y, m, 1))

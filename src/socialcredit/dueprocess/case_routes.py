@@ -12,13 +12,13 @@ from pydantic import BaseModel, Field
 from socialcredit.domain.dueprocess import Reviewer
 from socialcredit.dueprocess import (
     assignment,
-    audit,
     case_queue,
     cases,
     decisions,
     objections,
     outbox,
 )
+from socialcredit.integrity import audit
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 
 router = APIRouter(prefix="/v1", tags=["due process"])

@@ -132,8 +132,8 @@ def contact_set(subject_id: str, email: str, as_json: JsonOpt = False) -> None:
     from sqlalchemy import update
 
     from socialcredit.domain.identity import parse_subject_id
-    from socialcredit.dueprocess import audit
     from socialcredit.errors import InvalidInput, NotFound
+    from socialcredit.integrity import audit
     from socialcredit.store.tables import subjects
 
     with errors(as_json):
@@ -246,7 +246,7 @@ def audit_verify(
 ) -> None:
     """The audit trail is part of the transparency log: this is `log verify` (every leaf
     recomputed from its row, every signed head checked); exit status 1 naming what is wrong."""
-    from socialcredit.dueprocess.audit import verify
+    from socialcredit.integrity.audit import verify
 
     with errors(as_json):
         reg = cli_registry()
@@ -265,7 +265,7 @@ def audit_verify(
 @audit_app.command("head")
 def audit_head() -> None:
     """Retired with the hash chain: keep `socialcredit log head` instead (exit status 2)."""
-    from socialcredit.dueprocess.audit import RETIRED_HEAD
+    from socialcredit.integrity.audit import RETIRED_HEAD
 
     err.print(f"[red]error:[/] {RETIRED_HEAD}", highlight=False)
     raise typer.Exit(2)

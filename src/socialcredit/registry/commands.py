@@ -141,6 +141,10 @@ def _print_report(report: Any, as_json: bool) -> None:
         {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
         for p in report.rejected
     ]
+    warnings = [
+        {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
+        for p in report.warnings
+    ]
     if as_json:
         print_json(
             {
@@ -151,6 +155,7 @@ def _print_report(report: Any, as_json: bool) -> None:
                 "duplicates": report.duplicates,
                 "already_ingested": report.already_ingested,
                 "rejected": problems,
+                "warnings": warnings,
             }
         )
         return
@@ -165,6 +170,12 @@ def _print_report(report: Any, as_json: bool) -> None:
         err.print(f"  - {p}", highlight=False)
     if len(report.rejected) > 50:
         err.print(f"  ... and {len(report.rejected) - 50} more (use --json for all)")
+    if report.warnings:
+        err.print(f"[yellow]{len(report.warnings)} warning(s)[/] (accepted lines):")
+    for p in report.warnings[:50]:
+        err.print(f"  - {p}", highlight=False)
+    if len(report.warnings) > 50:
+        err.print(f"  ... and {len(report.warnings) - 50} more (use --json for all)")
 
 
 @subject_app.command("show")

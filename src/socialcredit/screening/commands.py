@@ -238,6 +238,7 @@ def check(
     as_json: c.JsonOpt = False,
 ) -> None:
     """May this subject buy or do this, in this sector, now (or on --on)?"""
+    from socialcredit.domain.identity import parse_subject_id
     from socialcredit.registry import decision_dict
     from socialcredit.screening.service import check_decision
 
@@ -245,9 +246,9 @@ def check(
         reg = c.cli_registry()
         day = c.parse_date(on) or reg.today()
         # the screening index's code path, as the server answers (reasons from the engine)
-        d = decision_dict(
-            check_decision(reg, subject_id, sector, day), subject_id.strip().upper(), day
-        )
+        decision = check_decision(reg, subject_id, sector, day)
+        # as the registry reads it: ASCII, upper case, a 15-digit number in its 18-digit form
+        d = decision_dict(decision, parse_subject_id(subject_id).value, day)
         if as_json:
             c.print_json(d)
             return

@@ -14,6 +14,7 @@ from socialcredit.domain.identity import (
     USCC_ALPHABET,
     SubjectKind,
     id_key,
+    normalise_id,
     uscc_check_char,
 )
 
@@ -35,15 +36,12 @@ def fast_id(raw: str) -> FastId | None:
     The name table only knows IDs the registry validated, so a check character is enough
     here; the full GB 11643 / GB 32100 parse (~0.1 ms) runs only when the name check fails.
     """
-    v = raw.strip().upper()
+    v = raw.strip().upper() if raw.isascii() else normalise_id(raw)  # full-width digits...
     if len(v) != 18:
         return None
     first = v[:17]
-    if first.isdigit():
-        if first.isascii():  # the usual case: the weighted sum over the bytes, in C
-            total = sum(map(mul, first.encode("ascii"), RIC_WEIGHTS)) - _RIC_ASCII_ZEROS
-        else:  # other Unicode digits: int() reads them, as it always has
-            total = sum(int(c) * w for c, w in zip(first, RIC_WEIGHTS, strict=True))
+    if first.isascii() and first.isdigit():
+        total = sum(map(mul, first.encode("ascii"), RIC_WEIGHTS)) - _RIC_ASCII_ZEROS
         if v[17] == _RIC_CHECK[total % 11]:
             return FastId(v, int(first), None)
     if _USCC.issuperset(v) and uscc_check_char(first) == v[17]:

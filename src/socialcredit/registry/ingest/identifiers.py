@@ -1,26 +1,30 @@
-"""Resident IDs (GB 11643) and credit codes (GB 32100) checked a whole column at once.
+"""Persons' numbers (GB 11643 layout) and credit codes (GB 32100) checked a whole column at once.
 
-Check characters, birth dates and region codes run over an (n, 18) byte matrix in NumPy;
-only the rows that fail are diagnosed one by one (by the caller, with the domain parser).
+Check characters, birth dates and address codes run over an (n, 18) byte matrix in NumPy;
+the rare rows that need more (non-ASCII input, 15-digit first-generation numbers, anything
+that fails) are parsed one by one by the caller with the domain parser, whose answer wins.
+Address codes are checked against every code GB/T 2260 ever held (``domain/regions.py``);
+an unknown one sets ``warn``, not a rejection, exactly as the domain parser warns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from stdnum import numdb
 
 from socialcredit.domain.identity import (
     RIC_CHECK,
     RIC_WEIGHTS,
     USCC_ALPHABET,
+    normalise_id,
 )
+from socialcredit.domain.regions import PERMIT_REGIONS, known_region_codes
 from socialcredit.registry.ingest.fields import (
     BoolArray,
     IntArray,
@@ -36,39 +40,32 @@ _USCC_CHARS = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
 _DIGIT_POW = 10 ** np.arange(5, -1, -1, dtype=np.int64)
 
 
-@lru_cache(maxsize=8192)
-def _region_spans(code: str) -> tuple[tuple[int, int], ...]:
-    """Years in which a GB/T 2260 county code was in use (empty: not a county code).
+@cache
+def _codes() -> tuple[IntArray, IntArray, IntArray]:
+    """Sorted address codes ever in GB/T 2260; the same with the permits' (830000 is not
+    one); the province prefixes."""
+    codes = {int(c) for c in known_region_codes()}
+    provinces = {c // 10000 for c in codes if c % 10000 == 0}
+    permits = codes | {int(c) for c in PERMIT_REGIONS}
 
-    The same reading of python-stdnum's database as ``identity._region_known``.
-    """
-    info = {k: v for _p, props in numdb.get("cn/loc").info(code) for k, v in props.items()}
-    county = info.get("county")
-    if not county:
-        return ()
-    spans = []
-    for name in county.split(","):
-        if not name.startswith("["):
-            return ((0, 9999),)
-        start, end = name[1:].split("]")[0].split("-")
-        spans.append((int(start) if start else 0, int(end) if end else 9999))
-    return tuple(spans)
+    def arr(x: set[int]) -> IntArray:
+        return np.array(sorted(x), dtype=np.int64)
+
+    return arr(codes), arr(permits), arr(provinces)
 
 
-def _region_ok(region: IntArray, year: IntArray | None) -> BoolArray:
-    uniq, inv = np.unique(region, return_inverse=True)
-    spans = [_region_spans(f"{int(u):06d}") for u in uniq]
-    width = max((len(s) for s in spans), default=1) or 1
-    lo = np.ones((len(uniq), width), dtype=np.int64)
-    hi = np.zeros((len(uniq), width), dtype=np.int64)
-    for k, s in enumerate(spans):
-        for j, (a, b) in enumerate(s):
-            lo[k, j], hi[k, j] = a, b
-    if year is None:
-        known: BoolArray = np.asarray((hi >= lo).any(axis=1), dtype=np.bool_)
-        return np.asarray(known[inv], dtype=np.bool_)
-    y = year[:, None]
-    return np.asarray(((y >= lo[inv]) & (y <= hi[inv])).any(axis=1), dtype=np.bool_)
+def _known(sorted_codes: IntArray, values: IntArray) -> BoolArray:
+    at = np.clip(np.searchsorted(sorted_codes, values), 0, max(len(sorted_codes) - 1, 0))
+    return np.asarray(sorted_codes[at] == values, dtype=np.bool_)
+
+
+def region_known(region: IntArray, foreign: BoolArray) -> BoolArray:
+    """Whether each person's address code (``region``: the first six digits) is one GB/T 2260
+    ever held, or for a foreign permanent residence card (leading 9) its province of issue."""
+    _, codes, provinces = _codes()
+    out = _known(codes, region)
+    out[foreign] = _known(provinces, (region[foreign] // 1000) % 100)
+    return out
 
 
 def _fixed18(arr: pa.Array) -> npt.NDArray[np.uint8]:
@@ -89,18 +86,32 @@ def _fixed18(arr: pa.Array) -> npt.NDArray[np.uint8]:
 
 @dataclass
 class Ids:
-    value: pa.Array  # normalised (upper case, no spaces or hyphens)
+    value: pa.Array  # normalised (NFKC, ASCII digits, upper case, no spaces or hyphens)
     ok: BoolArray
     person: BoolArray
     birth: IntArray  # yyyymmdd for persons, 0 otherwise
-    region: list[str] | None = None
+    warn: BoolArray  # ok, but the address code was never in GB/T 2260
 
 
-def check_ids(raw: pa.Array, today: dt.date) -> Ids:
-    """Validate a column of identifiers at once; the caller diagnoses the rows not ``ok``."""
+def normalise(raw: pa.Array) -> pa.Array:
+    """:func:`~socialcredit.domain.identity.normalise_id` over a column: in Arrow for ASCII
+    values, by the domain function itself for the few others (full-width digits...)."""
     v = pc.utf8_upper(
         pc.replace_substring(pc.replace_substring(pc.utf8_trim_whitespace(raw), " ", ""), "-", "")
     )
+    wide = np.flatnonzero(~np.asarray(pc.fill_null(pc.string_is_ascii(raw), True), dtype=bool))
+    if len(wide) == 0:
+        return v
+    vals = v.to_pylist()
+    for i in wide.tolist():
+        vals[i] = normalise_id(raw[i].as_py())
+    return pa.array(vals, pa.string())
+
+
+def check_ids(raw: pa.Array, today: dt.date) -> Ids:
+    """Validate a column of identifiers at once; the caller diagnoses the rows not ``ok``
+    (15-digit first-generation numbers among them: the domain parser converts those)."""
+    v = normalise(raw)
     n = len(v)
     present = v.is_valid().to_numpy(zero_copy_only=False)
     len18 = present & (pc.fill_null(pc.binary_length(v), 0).to_numpy(zero_copy_only=False) == 18)
@@ -119,30 +130,35 @@ def check_ids(raw: pa.Array, today: dt.date) -> Ids:
     mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
     dim = mdays[np.clip(mo, 0, 12)] + ((mo == 2) & leap)
     birth_sel = y * 10000 + mo * 100 + d
-    limit = min(today, dt.date.today())
     date_ok = (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= dim) & (y >= 1880)
-    date_ok &= birth_sel <= limit.year * 10000 + limit.month * 100 + limit.day
-    ok_sel = np.zeros(len(sel), dtype=np.bool_)
-    cand = np.flatnonzero(person & ric_ok & date_ok)
+    date_ok &= birth_sel <= today.year * 10000 + today.month * 100 + today.day
+    ok_sel = person & ric_ok & date_ok
+    warn_sel = np.zeros(len(sel), dtype=np.bool_)
+    cand = np.flatnonzero(ok_sel)
     if len(cand):
-        ok_sel[cand] = _region_ok(digits[cand, :6] @ _DIGIT_POW, y[cand])
+        region = digits[cand, :6] @ _DIGIT_POW
+        warn_sel[cand] = ~region_known(region, digits[cand, 0] == 9)
     ok_person = np.zeros(n, dtype=np.bool_)
     ok_person[sel] = ok_sel
     birth = np.zeros(n, dtype=np.int64)
     birth[sel] = np.where(ok_sel, birth_sel, 0)
     # Credit codes (GB 32100 check character); some are all digits, so every identifier
-    # that is not a valid resident ID is tried.
+    # that is not a valid person's number is tried.
     rest = np.flatnonzero(~ok_sel)
     me = m[rest]
     vals = _USCC_VAL[me]
     ent = (vals >= 0).all(axis=1)
     check = _USCC_CHARS[(31 - (vals[:, :17] @ _USCC_W) % 31) % 31]
     ent &= check == me[:, 17]
-    ent &= ((me[:, 2:8] >= 48) & (me[:, 2:8] <= 57)).all(axis=1)
+    # python-stdnum's GB 32100 check (the domain parser's last word) wants 8 leading digits.
+    ent &= ((me[:, :8] >= 48) & (me[:, :8] <= 57)).all(axis=1)
     ecand = np.flatnonzero(ent)
     if len(ecand):
+        ok_sel[rest[ecand]] = True
         ereg = (me[ecand, 2:8] - 48) @ _DIGIT_POW
-        ok_sel[rest[ecand]] = _region_ok(ereg, None)
+        warn_sel[rest[ecand]] = ~_known(_codes()[0], ereg)
     ok = np.zeros(n, dtype=np.bool_)
     ok[sel] = ok_sel
-    return Ids(v, ok, ok_person, birth)
+    warn = np.zeros(n, dtype=np.bool_)
+    warn[sel] = warn_sel
+    return Ids(v, ok, ok_person, birth, warn)

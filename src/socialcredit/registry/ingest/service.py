@@ -47,7 +47,9 @@ WRITE_CHUNK = 250_000  # lines per chunk handed to the store (bounds the Python 
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What happened to a batch. ``rejected`` lists every problem, by line."""
+    """What happened to a batch. ``rejected`` lists every problem, by line; ``warnings``
+    what was accepted but is worth a look (a 15-digit ID converted to 18 digits, with the
+    original as the value; an address code GB/T 2260 never held), by line."""
 
     batch_id: int | None
     source: str
@@ -57,6 +59,7 @@ class IngestReport:
     duplicates: int
     rejected: tuple[Problem, ...]
     already_ingested: bool = False
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def rejected_lines(self) -> int:
@@ -103,12 +106,7 @@ def _ingest(
         authorities = {a.code: a.categories for a in uow.authorities.list()}
         v = validate(parsed, pack, authorities, today)
         p = plan(uow, v)
-        problems = tuple(
-            sorted(
-                [*parsed.problems, *v.chk.problems],
-                key=lambda p: (p.line or 0, FIELDS.index(p.field) if p.field in FIELDS else -1),
-            )
-        )
+        problems = _by_line([*parsed.problems, *v.chk.problems])
         if problems and all_or_nothing:
             raise BatchRejected(
                 f"{source}: {len({p.line for p in problems})} bad line(s); nothing was written",
@@ -161,7 +159,23 @@ def _ingest(
             leaves.append(conn, _batch_row(conn, batch_id))
         uow.commit()
     return IngestReport(
-        batch_id, source, sha256, parsed.total_lines, accepted, p.duplicates, problems
+        batch_id,
+        source,
+        sha256,
+        parsed.total_lines,
+        accepted,
+        p.duplicates,
+        problems,
+        warnings=_by_line(v.chk.warnings),
+    )
+
+
+def _by_line(problems: list[Problem]) -> tuple[Problem, ...]:
+    return tuple(
+        sorted(
+            problems,
+            key=lambda p: (p.line or 0, FIELDS.index(p.field) if p.field in FIELDS else -1),
+        )
     )
 
 

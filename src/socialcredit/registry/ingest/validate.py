@@ -40,6 +40,7 @@ class Checker:
         self.lines = lines
         self.bad = np.zeros(len(lines), dtype=np.bool_)
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # accepted as given, but worth a look
 
     def flag(
         self,
@@ -57,6 +58,9 @@ class Checker:
     def add(self, i: int, field: str, reason: str, value: str | None = None) -> None:
         self.problems.append(Problem(field, reason, value, int(self.lines[i])))
         self.bad[i] = True
+
+    def warn(self, i: int, field: str, reason: str, value: str | None = None) -> None:
+        self.warnings.append(Problem(field, reason, value, int(self.lines[i])))
 
 
 def _missing(arr: pa.Array) -> BoolArray:
@@ -91,12 +95,44 @@ def _dates(arr: pa.Array, chk: Checker, field: str, today: dt.date) -> IntArray:
     return days
 
 
-def _diagnose(raw: str, field: str) -> str | None:
-    try:
-        parse_subject_id(raw, field)
-    except InvalidIdentifier as e:
-        return e.problems[0].reason if e.problems else e.message
-    return None
+def _settle(
+    ids: Ids,
+    raw: pa.Array,
+    need: BoolArray,
+    chk: Checker,
+    field: str,
+    today: dt.date,
+    person_only: bool = False,
+) -> None:
+    """The domain parser's word on the rows the vectorised check could not settle: those it
+    rejected (diagnosed, or valid after all: an all-digit credit code, a 15-digit
+    first-generation number it converts) and those it accepted with a warning."""
+    fixed: dict[int, str] = {}
+    for i in np.flatnonzero(need & (~ids.ok | ids.warn)).tolist():
+        given = raw[i].as_py()
+        try:
+            sid = parse_subject_id(given, field, today)
+        except InvalidIdentifier as e:
+            chk.add(i, field, e.problems[0].reason if e.problems else e.message, given)
+            ids.ok[i] = ids.person[i] = False
+            continue
+        if person_only and sid.kind is not SubjectKind.PERSON:
+            chk.add(i, field, "must be a resident ID number", given)
+            ids.ok[i] = ids.person[i] = False
+            continue
+        ids.ok[i] = True
+        ids.person[i] = sid.kind is SubjectKind.PERSON
+        born = sid.birth_date
+        ids.birth[i] = 0 if born is None else born.year * 10000 + born.month * 100 + born.day
+        if sid.value != ids.value[i].as_py():
+            fixed[i] = sid.value
+        for w in sid.warnings:
+            chk.warn(i, field, w, given)
+    if fixed:
+        values = ids.value.to_pylist()
+        for i, value in fixed.items():
+            values[i] = value
+        ids.value = pa.array(values, pa.string())
 
 
 @dataclass
@@ -155,19 +191,8 @@ def validate(
 
     ids = check_ids(cols["subject_id"], today)
     need_id = is_rec & ~miss["subject_id"]
-    person = ids.person.copy()
-    for i in np.flatnonzero(need_id & ~ids.ok):
-        raw = cols["subject_id"][int(i)].as_py()
-        why = _diagnose(raw, "subject_id")
-        if why is None:  # valid after all (e.g. an all-digit credit code): trust the parser
-            sid = parse_subject_id(raw)
-            ids.ok[i] = True
-            person[i] = sid.kind is SubjectKind.PERSON
-            born = sid.birth_date
-            ids.birth[i] = 0 if born is None else born.year * 10000 + born.month * 100 + born.day
-        else:
-            chk.add(int(i), "subject_id", why, raw)
-    ids.person = person & ids.ok
+    _settle(ids, cols["subject_id"], need_id, chk, "subject_id", today)
+    ids.person &= ids.ok
     # Minors are never listed: under 18 on the decision date (yyyymmdd arithmetic).
     has_dec = need_id & ids.person & (decision >= 0)
     minor = has_dec & (_ymd(decision) - ids.birth < 180000)
@@ -243,10 +268,10 @@ def validate(
 
     rep = check_ids(cols["legal_representative_id"], today)
     has_rep = is_rec & ~miss["legal_representative_id"]
-    for i in np.flatnonzero(has_rep & ~rep.person):
-        raw = cols["legal_representative_id"][int(i)].as_py()
-        why = _diagnose(raw, "legal_representative_id") or "must be a resident ID number"
-        chk.add(int(i), "legal_representative_id", why, raw)
+    rep_raw = cols["legal_representative_id"]
+    rep.ok &= rep.person | ~has_rep  # a credit code there is settled (rejected) below
+    _settle(rep, rep_raw, has_rep, chk, "legal_representative_id", today, person_only=True)
+    rep.person &= rep.ok
     chk.flag(
         has_rep & ids.ok & ids.person,
         "legal_representative_id",

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from socialcredit.errors import InvalidInput
-from socialcredit.integrity import LogVerdict, log_rows, verify_stored
+from socialcredit.integrity.store import log_rows
+from socialcredit.integrity.verify import LogVerdict, verify_stored
 from socialcredit.settings import Settings
 from socialcredit.store.tables_dueprocess import audit_log
 
