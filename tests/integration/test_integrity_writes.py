@@ -259,3 +259,21 @@ def test_audit_verify_over_http_is_the_log_and_an_old_head_is_a_422(reg: Registr
     assert "retired" in bad.json()["message"] and "log verify" in bad.json()["message"]
     ok = api.get("/v1/audit/verify", headers=AUTH)
     assert ok.status_code == 200 and ok.json()["ok"] is True, ok.text
+
+
+def test_the_transparency_report_carries_the_years_last_head_and_each_months(
+    reg: Registry,
+) -> None:
+    from socialcredit.reports.figures import build_report
+    from socialcredit.reports.render import to_html
+
+    _sign(reg)
+    with reg.engine.connect() as conn:
+        size = tree_size(conn)
+    r = build_report(reg, 2026)
+    log = r["transparency_log"]
+    assert log["last_head"]["size"] == size
+    months = {m["month"]: m["head"] for m in log["monthly_heads"]}
+    assert months["2026-10"]["size"] == size and months["2026-09"] is None
+    page = to_html(r)
+    assert 'id="log"' in page and log["last_head"]["root"] in page
