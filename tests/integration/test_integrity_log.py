@@ -37,6 +37,15 @@ from socialcredit.store.tables_integrity import log_heads, log_leaves, log_nodes
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 
 
+@pytest.fixture(autouse=True)
+def _empty_log(engine: Engine) -> None:
+    """The engine fixture registers the reference authorities, and each is a leaf now; these
+    tests are about the log's own mechanics, from an empty tree."""
+    with engine.begin() as conn:
+        for table in (log_heads, log_nodes, log_tiles, log_leaves):
+            conn.execute(delete(table))
+
+
 def _payloads(lo: int, n: int) -> list[bytes]:
     return [f"row {i}".encode() for i in range(lo, lo + n)]
 
