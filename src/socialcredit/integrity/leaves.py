@@ -30,9 +30,23 @@ from socialcredit.store import tables_screening as tsc
 _OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
+_CENT = Decimal("0.01")
+
+
+def _decimal(v: Decimal) -> str:
+    """Money is NUMERIC(20, 2) on PostgreSQL (12.50 read back) and the text as given on
+    SQLite (12.5, or 0012): a value with at most two places is written with exactly two,
+    so both backends give the same bytes. Anything finer keeps its own text."""
+    try:
+        q = v.quantize(_CENT)
+    except ArithmeticError:
+        return str(v)
+    return str(q) if q == v else str(v)
+
+
 def _default(v: Any) -> Any:
     if isinstance(v, Decimal):
-        return str(v)
+        return _decimal(v)
     if isinstance(v, bytes | bytearray | memoryview):
         return bytes(v).hex()
     raise TypeError(f"cannot encode {type(v).__name__} in a leaf payload")

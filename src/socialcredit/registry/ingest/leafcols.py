@@ -61,6 +61,14 @@ def _quoted(arr: pa.Array) -> pa.Array:
     return pc.fill_null(q, "null")
 
 
+def _money(arr: pa.Array) -> pa.Array:
+    """Amounts as ``integrity.leaf_payload`` writes a Decimal of at most two places (what
+    either backend reads back): no leading zeros, exactly two decimals."""
+    a = pc.replace_substring_regex(arr, r"^0+([0-9])", r"\1")
+    a = pc.replace_substring_regex(a, r"^([0-9]+)$", r"\1.00")
+    return pc.replace_substring_regex(a, r"(\.[0-9])$", r"\10")  # RE2: group 1, then "0"
+
+
 def _digits(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(values.astype(np.int64)), pa.string())
 
@@ -71,6 +79,7 @@ def record_fields(
     """The records on ``rows`` as the records table holds them, one Arrow array per column."""
     sel = pa.array(rows)
     out: dict[str, Any] = {f: v.table.column(f).combine_chunks().take(sel) for f in TEXT}
+    out["amount_owed"] = _money(out["amount_owed"])
     out["subject_kind"] = pa.array(np.where(v.ids.person[rows], "person", "enterprise"))
     out["extension_years"] = v.ext[rows]
     out["id"] = ids
