@@ -180,13 +180,18 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 @subject_app.command("show")
 def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) -> None:
-    """A subject's whole file: records, events, listings and restrictions with reasons."""
+    """A subject's whole file: records, events, listings and restrictions with reasons
+    (a read of personal data: an audit entry, so a leaf of the transparency log)."""
+    from socialcredit.integrity import audit
     from socialcredit.registry.subjects import subject_file
 
     with errors(as_json):
         reg = cli_registry()
         f = subject_file(reg, subject_id, parse_date(on))
         d = f.to_dict()
+        audit.record(
+            reg.engine, reg.now(), "operator:cli", "subject.read", subject_id=f.subject_id.value
+        )
         if as_json:
             print_json(d)
             return
