@@ -85,7 +85,9 @@ def root(
 
 @app.command()
 def init(as_json: JsonOpt = False) -> None:
-    """Create or upgrade the database and register the reference authorities."""
+    """Create or upgrade the database, register the reference authorities and make the
+    transparency log's signing key (its public half printed: publish it)."""
+    from socialcredit.integrity import key_path, log_key
     from socialcredit.registry import seed_reference_authorities
 
     with errors(as_json):
@@ -97,6 +99,8 @@ def init(as_json: JsonOpt = False) -> None:
             "database": reg.engine.url.render_as_string(hide_password=True),
             "rulepack_version": reg.pack.version,
             "authorities_added": added,
+            "log_vkey": log_key(reg.settings).vkey(),
+            "log_key_file": str(key_path(reg.settings)),
         }
         if as_json:
             print_json(info)
@@ -104,6 +108,11 @@ def init(as_json: JsonOpt = False) -> None:
             out.print(
                 f"registry ready at [bold]{info['database']}[/] "
                 f"(rule pack {reg.pack.version}; {added} authorities added)"
+            )
+            out.print(
+                f"transparency log key (publish it): {info['log_vkey']}",
+                highlight=False,
+                soft_wrap=True,
             )
 
 

@@ -140,7 +140,7 @@ def test_contents_link_every_chart_and_table_and_the_csvs_beside_the_page(
 ) -> None:
     anchors = page.locator('nav a[href^="#"]').all()
     targets = [a.get_attribute("href") for a in anchors]
-    assert len(targets) == 5 + 9 + 10  # sections, charts (two programmes), tables
+    assert len(targets) == 6 + 9 + 10  # sections, charts (two programmes), tables
     for t in targets:
         assert page.locator(t).count() == 1, t
     csvs = page.locator('nav a[href$=".csv"]').all()

@@ -190,12 +190,26 @@ def notices_work(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan notices for new record events and deliver due emails, with retries."""
+    import time
+
     from socialcredit.dueprocess.delivery import run_worker
+    from socialcredit.integrity import log_key, maybe_sign_head
 
     with errors(as_json):
         name = worker or f"{socket.gethostname()}:{os.getpid()}"
+        reg = cli_registry()
+        key = log_key(reg.settings)
+        last = [-1e9]
+
+        def heads() -> None:
+            # a head at most once a minute while the log grows (maybe_sign_head decides);
+            # asked every 10 s, not every idle round: asking is a write transaction
+            if time.monotonic() - last[0] >= 10:
+                last[0] = time.monotonic()
+                maybe_sign_head(reg.engine, reg.now(), key)
+
         try:
-            totals = run_worker(cli_registry(), name, once=once)
+            totals = run_worker(reg, name, once=once, each_round=heads)
         except KeyboardInterrupt:
             return
         print_json(totals) if as_json else out.print(
@@ -265,38 +279,36 @@ def notices_served(
 
 @audit_app.command("verify")
 def audit_verify(
-    head: Annotated[str | None, typer.Option(help="SEQ:HASH kept from `audit head`")] = None,
+    head: Annotated[
+        str | None, typer.Option(help="retired: the old chain's SEQ:HASH (refused, exit 2)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Prove the chain intact, or name the first altered or missing entry (exit status 1)."""
+    """The audit trail is part of the transparency log: this is `log verify` (every leaf
+    recomputed from its row, every signed head checked); exit status 1 naming what is wrong."""
     from socialcredit.integrity.audit import verify
 
     with errors(as_json):
-        v = verify(cli_registry().engine, head)
+        reg = cli_registry()
+        v = verify(reg.engine, reg.settings, head)
         if as_json:
             print_json(v.to_dict())
-        elif v.ok:
-            out.print(
-                f"[green]audit chain intact[/]: {v.entries} entries, "
-                f"head {v.head_seq}:{v.head_hash}"
-            )
         else:
-            err.print(
-                f"[red]audit chain broken at entry {v.first_bad_seq}[/]: {v.problem} "
-                f"({v.entries} entries verified before it)",
-                highlight=False,
-            )
+            state = "[green]intact[/]" if v.ok else "[red]NOT INTACT[/]"
+            out.print(f"audit trail (transparency log) {state}: {v.leaves} leaves")
+            for p in [*v.problems, *map(str, v.bad_leaves)]:
+                err.print(f"  - {p}", highlight=False)
         if not v.ok:
             raise typer.Exit(1)
 
 
 @audit_app.command("head")
 def audit_head() -> None:
-    """The newest entry as SEQ:HASH: keep it elsewhere to catch entries cut off the end."""
-    from socialcredit.integrity.audit import verify
+    """Retired with the hash chain: keep `socialcredit log head` instead (exit status 2)."""
+    from socialcredit.integrity.audit import RETIRED_HEAD
 
-    with errors():
-        typer.echo(verify(cli_registry().engine).to_dict()["head"])
+    err.print(f"[red]error:[/] {RETIRED_HEAD}", highlight=False)
+    raise typer.Exit(2)
 
 
 def mailcatcher(

@@ -51,6 +51,7 @@ def authority_add(
     """Register an authority and the record categories it may submit."""
     from socialcredit.domain.records import Authority
     from socialcredit.errors import Conflict, InvalidInput
+    from socialcredit.registry.authorities import add_authority
 
     with errors(as_json):
         reg = cli_registry()
@@ -65,7 +66,7 @@ def authority_add(
         with reg.uow() as uow:
             if uow.authorities.get(code) is not None:
                 raise Conflict(f"authority {code} is already registered")
-            uow.authorities.add(Authority(code, name, kind, frozenset(cats)))
+            add_authority(uow, Authority(code, name, kind, frozenset(cats)))
             uow.commit()
         if as_json:
             print_json({"code": code, "name": name, "kind": kind, "categories": sorted(cats)})
@@ -205,13 +206,18 @@ def subject_show(
     on: OnOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A subject's whole file: records, events, listings and restrictions with reasons."""
+    """A subject's whole file: records, events, listings and restrictions with reasons
+    (a read of personal data: an audit entry, so a leaf of the transparency log)."""
+    from socialcredit.integrity import audit
     from socialcredit.registry.subjects import subject_file
 
     with errors(as_json):
         reg = cli_registry()
         f = subject_file(reg, subject_id, parse_date(on))
         d = f.to_dict()
+        audit.record(
+            reg.engine, reg.now(), "operator:cli", "subject.read", subject_id=f.subject_id.value
+        )
         if as_json:
             print_json(d)
             return
@@ -307,13 +313,14 @@ def calendar_load(
     as_json: JsonOpt = False,
 ) -> None:
     """Load a newly announced year of the official calendar."""
+    from socialcredit.registry.authorities import log_calendar
     from socialcredit.store.calendar import store_calendar
     from socialcredit.store.calendar_source import parse_calendar_file
 
     with errors(as_json):
         reg = cli_registry()
         cal = parse_calendar_file(file)
-        years = store_calendar(reg.engine, cal, dt.datetime.now(dt.UTC))
+        years = store_calendar(reg.engine, cal, dt.datetime.now(dt.UTC), then=log_calendar)
         if as_json:
             print_json({"loaded_years": years, "source": cal.source})
         else:

@@ -40,14 +40,41 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import Connection
+
+from socialcredit.integrity import Head, head_before
 from socialcredit.reports.due_process import cases, notices
 from socialcredit.reports.listings import listings, paid
-from socialcredit.reports.period import EPOCH, _d, _param, period
+from socialcredit.reports.period import EPOCH, Period, _d, _param, period
 from socialcredit.reports.records import load_events, load_records, records_tables
 from socialcredit.reports.repeat import load_repeat_rows, repeat_extra_days
 from socialcredit.reports.scores import scores
 from socialcredit.reports.screenings import blocked
 from socialcredit.runtime.registry import Registry
+
+
+def _head(h: Head | None) -> dict[str, Any] | None:
+    return None if h is None else h.to_dict()
+
+
+def log_heads(conn: Connection, p: Period) -> dict[str, Any]:
+    """The transparency log's last signed head of the period (of the year, when complete)
+    and of each month: what anyone can hold the registry to (``log monitor``, proofs)."""
+    first = EPOCH + dt.timedelta(days=p.first)
+    last = EPOCH + dt.timedelta(days=p.last)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+    months = []
+    m = dt.date(first.year, first.month, 1)
+    while m <= last:
+        nxt = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        cut = dt.datetime.combine(min(nxt, last + dt.timedelta(days=1)), dt.time())
+        months.append({"month": f"{m:%Y-%m}", "head": _head(head_before(conn, cut))})
+        m = nxt
+    return {
+        "last_head": _head(head_before(conn, end)),
+        "monthly_heads": months,
+        "key": "/v1/log/key",
+    }
 
 
 def build_report(reg: Registry, year: int) -> dict[str, Any]:
@@ -75,6 +102,7 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
             cas, cas_totals = cases(conn, p, notes)
             notc, notc_totals = notices(conn, p, notes)
             sc_month, sc_region, sc_totals = scores(conn, p, reg, notes)
+            log = log_heads(conn, p)
     tables = [head, by_sector, by_cat, by_auth, lst, pay, cas, notc, sc_month, sc_region]
     blocked_totals = {
         "flight": sum(r[1] for r in head.rows),
@@ -104,6 +132,7 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
             "scores": sc_totals,
         },
         "tables": {t.name: t.to_dict() for t in tables},
+        "transparency_log": log,
         "notes": notes,
         "definitions": (__doc__ or "").split("Definitions", 1)[-1].strip(),
     }
