@@ -27,7 +27,7 @@ from socialcredit.errors import InvalidInput, RegistryError
 from socialcredit.runtime.deps import OperatorDep
 from socialcredit.runtime.registry import Registry
 from socialcredit.runtime.server import freeze_heap
-from socialcredit.screening import api
+from socialcredit.screening import api, manifest
 from socialcredit.screening.parties import KeyInfo
 
 CSV_FIELDS = (
@@ -266,6 +266,10 @@ async def screen_batch(
     if sector is not None:
         rt.authorise_sector(who, sector)  # a default sector not served: refused and logged
     body = await _spool(request)
+    if kind != "json":  # CSV and NDJSON: vectorised, a block at a time
+        media = "text/csv" if kind == "csv" else "application/x-ndjson"
+        stream = manifest.Answers(rt, who, kind, sector).stream(body)
+        return StreamingResponse(manifest.closing(stream, body), media_type=media)
 
     def answers() -> Iterator[str]:  # run in a worker thread by StreamingResponse
         try:
