@@ -10,6 +10,11 @@ commits on (as durable as the SQLite run), skipped with a note when no server bi
 
     .venv/bin/python bench/ingest.py                    # 1,000,000 records
     .venv/bin/python bench/ingest.py --records 200000 --no-pg
+    .venv/bin/python bench/ingest.py --into 13000000    # a month into a large registry
+
+``--into N`` times a monthly batch (1.2M records) into an empty registry and into one already
+holding ``N`` records of earlier years (built here on the bulk path, batches of at most 4M
+records each at least the table's size), and prints the ratio.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import glob
 import json
 import os
 import re
+import shutil
+import sys
 import tempfile
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +47,8 @@ from socialcredit.store import SqlUnitOfWork, make_engine, migrate
 TARGET = 100_000
 NO_PG = "no PostgreSQL server binaries: run scripts/ensure-services.sh"
 TODAY = dt.date(2026, 4, 1)
+MONTH = 1_200_000  # a national month of records (DOMAIN.md section 7)
+BASE_PART = 4_000_000  # records per batch when building a large registry (memory)
 
 
 def region_codes() -> np.ndarray:
@@ -97,8 +107,9 @@ def credit_codes(rng: np.random.Generator, regions: np.ndarray, n: int) -> pa.Ar
     return _digits_to_strings(alphabet[vals])
 
 
-def make_table(n: int, seed: int = 2026) -> pa.Table:
-    """``n`` valid 'listed' lines for the reference authorities and rule pack."""
+def make_table(n: int, seed: int = 2026, year: int = 2026) -> pa.Table:
+    """``n`` valid 'listed' lines for the reference authorities and rule pack, case numbers
+    ``(year)执-0`` on (a registry's earlier years take earlier ``year``s, as courts number)."""
     rng = np.random.default_rng(seed)
     pack = load_rulepack()
     regions = region_codes()
@@ -132,7 +143,7 @@ def make_table(n: int, seed: int = 2026) -> pa.Table:
     basis = {c.id: c.legal_basis for c in pack.categories.values()}
     names = np.array(["王伟", "李娜", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强"])
     case = pc.binary_join_element_wise(
-        pa.array(["(2026)执"] * n), pc.cast(pa.array(np.arange(n)), pa.string()), "-"
+        pa.array([f"({year})执"] * n), pc.cast(pa.array(np.arange(n)), pa.string()), "-"
     )
     amount = pc.cast(pa.array(rng.integers(100, 10_000_000, n) / 100), pa.string())
     rep_name = pa.array([None] * n_per + ["法定代表人"] * n_ent, pa.string())
@@ -152,19 +163,28 @@ def make_table(n: int, seed: int = 2026) -> pa.Table:
     )
 
 
-def run(url: str, backend: str, path: Path, n: int) -> dict[str, object]:
-    pack = load_rulepack()
+def fresh(url: str) -> Any:
     engine = make_engine(url)
     migrate(engine)
     with SqlUnitOfWork(engine) as uow:
-        seed_reference_authorities(uow, pack)
+        seed_reference_authorities(uow, load_rulepack())
         uow.commit()
+    return engine
+
+
+def timed_ingest(engine: Any, path: Path, n: int) -> float:
     t0 = time.perf_counter()
-    report = ingest_file(SqlUnitOfWork(engine), path, pack=pack, today=TODAY)
+    report = ingest_file(SqlUnitOfWork(engine), path, pack=load_rulepack(), today=TODAY)
     seconds = time.perf_counter() - t0
-    engine.dispose()
     if report.accepted != n or report.rejected:
         raise SystemExit(f"bench data not all accepted: {report.rejected[:5]}")
+    return seconds
+
+
+def run(url: str, backend: str, path: Path, n: int) -> dict[str, object]:
+    engine = fresh(url)
+    seconds = timed_ingest(engine, path, n)
+    engine.dispose()
     rate = n / seconds
     return {
         "bench": "ingest",
@@ -177,28 +197,127 @@ def run(url: str, backend: str, path: Path, n: int) -> dict[str, object]:
     }
 
 
+def base_parts(into: int) -> list[int]:
+    """Batch sizes that build ``into`` records on the bulk path (each batch at least as large
+    as the table it lands in): halves of halves until one is at most :data:`BASE_PART`."""
+    first, m = into, 0
+    while first > BASE_PART:
+        first, m = first // 2, m + 1
+    parts = [into - sum(into >> j for j in range(1, m + 1))] if m else [into]
+    parts += [into >> j for j in range(m, 0, -1)]
+    return parts
+
+
+def build_base(engine: Any, tmp: Path, into: int) -> float:
+    """Fill ``engine`` with ``into`` records of earlier years; returns the seconds it took."""
+    t0 = time.perf_counter()
+    done = 0
+    for i, k in enumerate(base_parts(into)):
+        part = tmp / f"base{i}.parquet"
+        pq.write_table(make_table(k, seed=1000 + i, year=2000 + i), part)
+        timed_ingest(engine, part, k)
+        part.unlink()
+        done += k
+        print(f"  base: {done} records", file=sys.stderr, flush=True)
+    return time.perf_counter() - t0
+
+
+def run_into(
+    url_empty: str,
+    url_large: str,
+    backend: str,
+    path: Path,
+    n: int,
+    into: int,
+    tmp: Path,
+    keep: Path | None = None,
+) -> dict[str, object]:
+    """The same batch into an empty registry and into one already holding ``into`` (on
+    SQLite kept in ``keep`` once built, and copied from there on later runs)."""
+    empty = fresh(url_empty)
+    t_empty = timed_ingest(empty, path, n)
+    empty.dispose()
+    large = fresh(url_large) if keep is None or url_large.startswith("postgresql") else None
+    if large is None:
+        assert keep is not None
+        db = Path(url_large.removeprefix("sqlite:///"))
+        saved = keep / f"base-{into}.db"
+        if saved.exists():
+            t_base = 0.0
+            shutil.copyfile(saved, db)
+            large = make_engine(url_large)
+        else:
+            large = fresh(url_large)
+            t_base = build_base(large, tmp, into)
+            large.dispose()
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(db, saved)
+            large = make_engine(url_large)
+    else:
+        t_base = build_base(large, tmp, into)
+    t_large = timed_ingest(large, path, n)
+    large.dispose()
+    return {
+        "bench": "ingest_into",
+        "backend": backend,
+        "records": n,
+        "into": into,
+        "empty_seconds": round(t_empty, 3),
+        "large_seconds": round(t_large, 3),
+        "ratio_large_to_empty": round(t_large / t_empty, 3),
+        "target_ratio": 1.3,
+        "empty_records_per_s": round(n / t_empty),
+        "large_records_per_s": round(n / t_large),
+        "base_build_seconds": round(t_base, 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--records", type=int, default=None, help="default 1M, 1.2M with --into")
+    ap.add_argument("--into", type=int, default=0, help="also into a registry of this many")
     ap.add_argument("--no-pg", action="store_true", help="SQLite only")
+    ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    ap.add_argument(
+        "--keep", type=Path, default=None, help="SQLite: keep the large registry here, reuse it"
+    )
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "records.parquet"
-        pq.write_table(make_table(args.records), path)
-        print(json.dumps(run(f"sqlite:///{tmp}/bench.db", "sqlite", path, args.records)))
+    n = args.records or (MONTH if args.into else 1_000_000)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        path = tmp / "records.parquet"
+        pq.write_table(make_table(n), path)
+
+        def one(empty: str, large: str, backend: str) -> dict[str, object]:
+            if args.into:
+                keep = args.keep if backend == "sqlite" else None
+                return run_into(empty, large, backend, path, n, args.into, tmp, keep)
+            return run(empty, backend, path, n)
+
+        if not args.no_sqlite:
+            print(json.dumps(one(f"sqlite:///{tmp}/a.db", f"sqlite:///{tmp}/b.db", "sqlite")))
         if args.no_pg:
             return
         pg = os.environ.get("SOCIALCREDIT_BENCH_PG")
+        if pg and args.into:
+            raise SystemExit("--into on PostgreSQL needs the throwaway cluster (two databases)")
         if pg:
-            print(json.dumps(run(pg, "postgresql", path, args.records)))
+            print(json.dumps(run(pg, "postgresql", path, n)))
         elif not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
             print(json.dumps({"bench": "ingest", "backend": "postgresql", "skipped": NO_PG}))
         else:
             from _servers import postgres_server  # a sibling: the tests import this module
 
-            with postgres_server(Path(tmp), durable=True) as port:
-                url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-                print(json.dumps(run(url, "postgresql", path, args.records)))
+            with postgres_server(tmp, durable=True) as port:
+                base = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+                if args.into:
+                    admin = make_engine(f"{base}/postgres")
+                    with admin.connect() as c:
+                        c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                            "CREATE DATABASE large"
+                        )
+                    admin.dispose()
+                print(json.dumps(one(f"{base}/postgres", f"{base}/large", "postgresql")))
 
 
 if __name__ == "__main__":

@@ -112,16 +112,31 @@ def values_insert(
         cur.close()
 
 
-def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
-    if not rows:
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Any]) -> None:
+    data = list(rows)
+    if not data:
         return
     if is_pg(conn):
-        copy_rows(conn, table, columns, rows)
+        copy_rows(conn, table, columns, data)
         return
     marks = ", ".join("?" * len(columns))
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    for i in range(0, len(rows), CHUNK):
-        conn.exec_driver_sql(sql, rows[i : i + CHUNK])
+    for i in range(0, len(data), CHUNK):
+        conn.exec_driver_sql(sql, data[i : i + CHUNK])
+
+
+def _ranges(authorities: Sequence[str], case_numbers: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(authority, lowest, highest case number) of a batch, in code point order."""
+    ranges: dict[str, list[str]] = {}
+    for a, k in zip(authorities, case_numbers, strict=True):
+        lo_hi = ranges.get(a)
+        if lo_hi is None:
+            ranges[a] = [k, k]
+        elif k < lo_hi[0]:
+            lo_hi[0] = k
+        elif k > lo_hi[1]:
+            lo_hi[1] = k
+    return [(a, lo, hi) for a, (lo, hi) in ranges.items()]
 
 
 class SqlIngest:
@@ -147,12 +162,30 @@ class SqlIngest:
             "CREATE TEMP TABLE IF NOT EXISTS ingest_keys (authority TEXT, case_number TEXT)"
         )
         c.exec_driver_sql("DELETE FROM ingest_keys")
-        bulk_insert(
-            c,
-            "ingest_keys",
-            ("authority", "case_number"),
-            list(zip(authorities, case_numbers, strict=True)),
-        )
+        if is_pg(c):
+            # The ranges in the database's own collation, which orders the index.
+            bulk_insert(
+                c,
+                "ingest_keys",
+                ("authority", "case_number"),
+                zip(authorities, case_numbers, strict=True),
+            )
+            ranges = c.exec_driver_sql(
+                "SELECT authority, min(case_number), max(case_number) FROM ingest_keys "
+                "GROUP BY authority"
+            ).all()
+            if not self._overlapping(ranges):
+                c.exec_driver_sql("DELETE FROM ingest_keys")
+                return {}
+        else:
+            # SQLite compares text bytewise, in Python's order of code points.
+            hit = self._overlapping(_ranges(authorities, case_numbers))
+            if not hit:
+                return {}
+            keys = [(a, k) for a, k in zip(authorities, case_numbers, strict=True) if a in hit]
+            # In index order: the join then walks the unique index forwards, page after
+            # page, instead of descending to a random leaf of a large index for every key.
+            bulk_insert(c, "ingest_keys", ("authority", "case_number"), sorted(keys))
         rows = c.exec_driver_sql(
             "SELECT r.* FROM records r JOIN ingest_keys k "
             "ON r.authority = k.authority AND r.case_number = k.case_number"
@@ -165,6 +198,22 @@ class SqlIngest:
             out[rec.ref] = StoredRecord(int(m["id"]), rec)
         c.exec_driver_sql("DELETE FROM ingest_keys")
         return out
+
+    def _overlapping(self, ranges: Iterable[Sequence[str]]) -> set[str]:
+        """The authorities with a stored record within the batch's range of their case
+        numbers: one index seek each. Case numbers carry their year, so a month's batch
+        usually lies past everything stored and no key needs looking up at all."""
+        r = t.records.c
+        return {
+            a
+            for a, lo, hi in ranges
+            if self._c.execute(
+                select(r.id)
+                .where(r.authority == a, r.case_number >= lo, r.case_number <= hi)
+                .limit(1)
+            ).first()
+            is not None
+        }
 
     def existing_fingerprints(self, record_ids: Sequence[int]) -> set[tuple[int, str]]:
         out: set[tuple[int, str]] = set()
