@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, text
 
+from socialcredit.reports.parts import ALL, Part
 from socialcredit.reports.period import EPOCH, I64, Period, Table, _d, _dates, _param
 from socialcredit.reports.repeat import NEVER
 from socialcredit.runtime.registry import Registry
@@ -76,7 +77,8 @@ def _subject_numbers(ids: list[bytes]) -> I64:
     return out
 
 
-def load_records(conn: Connection, p: Period) -> Records:
+def load_records(conn: Connection, p: Period, part: Part = ALL) -> Records:
+    """Every record decided by the end of the period whose subject is in ``part``."""
     ids: list[I64] = []
     subj: list[bytes] = []
     cat: list[I64] = []
@@ -88,9 +90,10 @@ def load_records(conn: Connection, p: Period) -> Records:
     last = (EPOCH + dt.timedelta(days=p.last)).isoformat()
     sql = (
         "SELECT id, subject_id, category, authority, decision_date, extension_years "
-        "FROM records WHERE decision_date <= :last ORDER BY id"
+        f"FROM records WHERE decision_date <= :last{part.sql('subject_id')} ORDER BY id"
     )
-    for chunk in _fetch(conn, sql, {"last": _param(conn, dt.date.fromisoformat(last))}):
+    params = {"last": _param(conn, dt.date.fromisoformat(last)), **part.params}
+    for chunk in _fetch(conn, sql, params):
         i, s, c, a, d, e = zip(*chunk, strict=True)
         ids.append(np.array(i, np.int64))
         subj.extend(x.encode("ascii") for x in s)
@@ -123,17 +126,26 @@ class Events:
     amounts: dict[int, Decimal | None]  # record row -> amount as corrected, for fulfilled ones
 
 
-def load_events(conn: Connection, p: Period, recs: Records) -> Events:
+def load_events(conn: Connection, p: Period, recs: Records, part: Part = ALL) -> Events:
+    """The first fulfilment, withdrawal and repair of each of ``recs`` (subjects in ``part``)."""
     n = len(recs.id)
     first = {k: np.full(n, NEVER, np.int64) for k in ("fulfilled", "withdrawn", "repaired")}
     upheld = np.zeros(n, dtype=bool)
     last = EPOCH + dt.timedelta(days=p.last)
-    sql = (
-        "SELECT record_id, type, event_date, reason FROM record_events "
-        "WHERE event_date <= :last AND type IN ('fulfilled', 'withdrawn', 'repaired') "
-        "ORDER BY event_date, id"
-    )
-    for chunk in _fetch(conn, sql, {"last": _param(conn, last)}):
+    if part.whole:
+        sql = (
+            "SELECT record_id, type, event_date, reason FROM record_events "
+            "WHERE event_date <= :last AND type IN ('fulfilled', 'withdrawn', 'repaired') "
+            "ORDER BY event_date, id"
+        )
+    else:  # the events of this part's subjects' records
+        sql = (
+            "SELECT e.record_id, e.type, e.event_date, e.reason FROM record_events e "
+            "JOIN records r ON r.id = e.record_id WHERE e.event_date <= :last "
+            f"AND e.type IN ('fulfilled', 'withdrawn', 'repaired'){part.sql('r.subject_id')} "
+            "ORDER BY e.event_date, e.id"
+        )
+    for chunk in _fetch(conn, sql, {"last": _param(conn, last), **part.params}):
         rid, kind, day, reason = zip(*chunk, strict=True)
         row = np.searchsorted(recs.id, np.array(rid, np.int64))
         row = np.clip(row, 0, max(n - 1, 0))
@@ -155,8 +167,11 @@ def load_events(conn: Connection, p: Period, recs: Records) -> Events:
     if len(paid):
         want = recs.id[paid]
         found = conn.execute(
-            text("SELECT id, amount_owed FROM records WHERE id >= :lo AND id <= :hi"),
-            {"lo": int(want.min()), "hi": int(want.max())},
+            text(
+                "SELECT id, amount_owed FROM records WHERE id >= :lo AND id <= :hi"
+                + part.sql("subject_id")
+            ),
+            {"lo": int(want.min()), "hi": int(want.max()), **part.params},
         )
         wanted = set(want.tolist())
         amounts = {
