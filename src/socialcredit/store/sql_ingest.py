@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, union_all
@@ -36,6 +36,7 @@ from socialcredit.store.sql_stage import StagedWork, Staging
 CHUNK = 100_000
 ROWS_PER_STATEMENT = 100  # measured: 50-200 all ~1.7x executemany; more makes statements slow
 BULK_MIN_ROWS = 20_000  # below this, index maintenance is cheap enough to keep
+BIG_CACHE_KB = 2 << 20  # SQLite page cache for a large batch into a large table: 2 GiB
 INGEST_LOCK_KEY = 0x5C_1A_6E_57  # pg_advisory_xact_lock key serialising batches
 RECORD_COLS = (*RecordColumns.COLUMNS, "batch_id")
 EVENT_COLS = (*EventColumns.COLUMNS, "batch_id")
@@ -137,6 +138,10 @@ def _ranges(authorities: Sequence[str], case_numbers: Sequence[str]) -> list[tup
         elif k > lo_hi[1]:
             lo_hi[1] = k
     return [(a, lo, hi) for a, (lo, hi) in ranges.items()]
+
+
+def _nothing() -> None:
+    return None
 
 
 class SqlIngest:
@@ -310,13 +315,17 @@ class SqlIngest:
         subjects: SubjectColumns,
     ) -> None:
         rebuild = self._drop_indexes(rows)
-        for records, events in chunks:
-            if len(records):
-                self._append(records, RECORD_COLS, "records", batch_id)
-            if len(events):
-                self._append(events, EVENT_COLS, "record_events", batch_id)
-        self._rebuild(rebuild)
-        self._add_subjects(subjects, stamp(created_at))
+        restore = self._grow_cache(rows, rebuild)
+        try:
+            for records, events in chunks:
+                if len(records):
+                    self._append(records, RECORD_COLS, "records", batch_id)
+                if len(events):
+                    self._append(events, EVENT_COLS, "record_events", batch_id)
+            self._rebuild(rebuild)
+            self._add_subjects(subjects, stamp(created_at))
+        finally:
+            restore()
 
     def write_staged(
         self,
@@ -334,8 +343,10 @@ class SqlIngest:
         if is_pg(self._c) or n < 2 or rows < sql_stage.STAGE_MIN_ROWS:
             return False
         staging = Staging(work, n, values_insert)  # the workers start now
+        restore = _nothing
         try:
             rebuild = self._drop_indexes(rows)
+            restore = self._grow_cache(rows, rebuild)
             staging.copy_records(self._c, batch_id)
             for ev in events:
                 if len(ev):
@@ -343,8 +354,29 @@ class SqlIngest:
             self._rebuild(rebuild)  # the workers bind the subjects meanwhile
             staging.copy_subjects(self._c, stamp(created_at))
         finally:
+            restore()
             staging.close()
         return True
+
+    def _grow_cache(self, rows: int, rebuild: Sequence[str]) -> Callable[[], None]:
+        """SQLite, a large batch into a larger table (indexes kept): a page cache that holds
+        the indexes it inserts into, for this batch; returns what puts the old size back.
+
+        The batch's keys land all over the records' subject index and the subjects' key
+        index: with a cache smaller than those, each insert read a page back and dirty
+        pages were spilled to the WAL mid-transaction, again and again, so the cost grew
+        with the registry. Pages are allocated only as they are used.
+        """
+        if is_pg(self._c) or rebuild or rows < BULK_MIN_ROWS:
+            return _nothing
+        c = self._c
+        old = int(c.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        c.exec_driver_sql(f"PRAGMA cache_size=-{BIG_CACHE_KB}")
+
+        def restore() -> None:
+            c.exec_driver_sql(f"PRAGMA cache_size={old}")
+
+        return restore
 
     def _rebuild(self, statements: Sequence[str]) -> None:
         if statements and not is_pg(self._c):
