@@ -46,7 +46,13 @@ from socialcredit.reports.due_process import cases, notices
 from socialcredit.reports.listings import listings, paid
 from socialcredit.reports.parts import Part, add_tables, add_totals, parts
 from socialcredit.reports.period import EPOCH, Period, Table, _d, _param, period
-from socialcredit.reports.records import load_events, load_records, records_tables
+from socialcredit.reports.records import (
+    EventRows,
+    load_event_rows,
+    load_events,
+    load_records,
+    records_tables,
+)
 from socialcredit.reports.repeat import load_repeat_rows, repeat_extra_days
 from socialcredit.reports.scores import scores
 from socialcredit.reports.screenings import blocked
@@ -54,11 +60,11 @@ from socialcredit.runtime.registry import Registry
 
 
 def _records_figures(
-    conn: Connection, p: Period, reg: Registry, last: Any, part: Part
+    conn: Connection, p: Period, reg: Registry, last: Any, part: Part, events: EventRows
 ) -> tuple[int, Table, Table, Table, dict[str, Any], Table, dict[str, Any]]:
     """The figures drawn from records and their events, for the subjects of ``part``."""
     recs = load_records(conn, p, part)
-    ev = load_events(conn, p, recs, part)
+    ev = load_events(conn, p, recs, events, part)
     by_cat, by_auth = records_tables(recs, p, reg)
     extra = repeat_extra_days(
         load_repeat_rows(conn, reg.pack, last, part),
@@ -83,7 +89,9 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
         with conn.begin():
             head, by_sector = blocked(conn, p, notes)
             last = _param(conn, EPOCH + dt.timedelta(days=p.last))
-            got = [_records_figures(conn, p, reg, last, part) for part in parts(conn)]
+            events = load_event_rows(conn, p)
+            got = [_records_figures(conn, p, reg, last, pt, events) for pt in parts(conn)]
+            del events
             collected = sum(g[0] for g in got)
             by_cat = add_tables([g[1] for g in got], 2)
             by_auth = add_tables([g[2] for g in got], 1)
