@@ -26,7 +26,7 @@ from socialcredit.runtime.registry import Registry, open_registry
 from socialcredit.screening import manifest
 from socialcredit.screening.api import ScreeningRuntime
 from socialcredit.screening.parties import KeyInfo, RelyingParty
-from socialcredit.screening.routes import _format, _rows
+from socialcredit.screening.routes import _format, _row_of, _rows
 from socialcredit.settings import Settings
 
 TODAY = dt.date.today()
@@ -188,9 +188,11 @@ def test_vectorised_manifest_matches_row_by_row(
     monkeypatch.setattr(
         rt, "screen_rows", lambda who, rows, **kw: row_by_row(who, slow.extend(rows) or rows, **kw)
     )
-    got = b"".join(manifest.Answers(rt, AIR, kind, sector).stream(io.BytesIO(body))).decode()
-    answers = len(got.strip().splitlines()) - (kind == "csv")
-    assert len(slow) < answers  # some rows were answered without the row-by-row path
+    got = b"".join(
+        manifest.Answers(rt, AIR, kind, sector, _row_of, _format).stream(io.BytesIO(body))
+    ).decode()
+    lines = len(got.strip().splitlines()) - (kind == "csv")
+    assert len(slow) < lines  # some rows were answered without the row-by-row path
     assert strip_ids(got) == strip_ids(want)
     assert log_view(new_q) == log_view(old_q)
     assert "deny" in got and "allow" in got and "invalid_input" in got
@@ -210,7 +212,9 @@ def test_a_manifest_past_the_limit_ends_with_the_error(
     rt.writer = Queue()  # type: ignore[assignment]
     monkeypatch.setattr(manifest, "MAX_BATCH_ROWS", 5)
     body = as_csv([{"subject_id": FREE, "name": "李娜"}] * 8)
-    got = b"".join(manifest.Answers(rt, AIR, "csv", "flight").stream(io.BytesIO(body))).decode()
+    got = b"".join(
+        manifest.Answers(rt, AIR, "csv", "flight", _row_of, _format).stream(io.BytesIO(body))
+    ).decode()
     lines = got.strip().splitlines()
     assert len(lines) == 1 + 5 + 1
     assert lines[-1].startswith("6,") and "at most" in lines[-1]

@@ -24,7 +24,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import repeat
 from typing import IO, Any
 
@@ -107,21 +107,8 @@ def _header(body: IO[bytes]) -> list[str] | None:
     return None
 
 
-def _row_of(d: Any, sector: str | None, n: int) -> Row:
-    """One parsed row as a request or its error (the row-by-row path's rules)."""
-    if not isinstance(d, dict):
-        d = {}
-    sid, name = d.get("subject_id"), d.get("name")
-    sec = d.get("sector") or sector
-    if not isinstance(sid, str) or not sid:
-        return InvalidInput.one("subject_id", "required", None, n)
-    if not isinstance(name, str) or not name:
-        return InvalidInput.one("name", "required (as read from the ID card)", None, n)
-    if not isinstance(sec, str) or not sec:
-        return InvalidInput.one("sector", "required (per row or ?sector=)", None, n)
-    purpose = d.get("purpose") or DEFAULT_PURPOSE
-    ref = d.get("reference")
-    return Request(sid, name, sec, str(purpose), None if ref is None else str(ref))
+RowOf = Callable[[dict[str, Any], str | None, int], Row]  # routes.py: a row's request
+Format = Callable[[Any, str], str]  # routes.py: answers (dicts) as lines of the manifest's kind
 
 
 class Columns:
@@ -146,8 +133,8 @@ class Columns:
         c = self.cols[f]
         return None if c is None else c[i].as_py()
 
-    def row(self, i: int, sector: str | None, n: int) -> Row:
-        return _row_of({f: self.get(f, i) for f in FIELDS}, sector, n)
+    def row(self, i: int, sector: str | None, n: int, row_of: RowOf) -> Row:
+        return row_of({f: self.get(f, i) for f in FIELDS}, sector, n)
 
 
 def _csv_block(block: bytes, names: list[str]) -> Columns | list[Row] | None:
@@ -167,10 +154,12 @@ def _csv_block(block: bytes, names: list[str]) -> Columns | list[Row] | None:
     return Columns.of(table)
 
 
-def _csv_rows(block: bytes, names: list[str], sector: str | None, start: int) -> list[Row]:
+def _csv_rows(
+    block: bytes, names: list[str], sector: str | None, start: int, row_of: RowOf
+) -> list[Row]:
     text = io.TextIOWrapper(io.BytesIO(block), encoding="utf-8", errors="replace", newline="")
     reader = csv.DictReader(text, fieldnames=names)
-    return [_row_of(d, sector, n) for n, d in enumerate(reader, start=start)]
+    return [row_of(d, sector, n) for n, d in enumerate(reader, start=start)]
 
 
 _JSON_SCHEMA = pa.schema([(f, pa.string()) for f in FIELDS])
@@ -194,7 +183,7 @@ def _ndjson_block(block: bytes) -> Columns | None:
     return Columns.of(table)
 
 
-def _ndjson_rows(block: bytes, sector: str | None, start: int) -> list[Row]:
+def _ndjson_rows(block: bytes, sector: str | None, start: int, row_of: RowOf) -> list[Row]:
     out: list[Row] = []
     n = start - 1
     text = io.TextIOWrapper(io.BytesIO(block), encoding="utf-8", errors="replace", newline="")
@@ -207,11 +196,13 @@ def _ndjson_rows(block: bytes, sector: str | None, start: int) -> list[Row]:
         except ValueError:
             out.append(InvalidInput.one("row", "not a JSON object", line[:100], n))
             continue
-        out.append(_row_of(d, sector, n))
+        out.append(row_of(d if isinstance(d, dict) else {}, sector, n))
     return out
 
 
-def parsed_blocks(body: IO[bytes], kind: str, sector: str | None) -> Iterator[Columns | list[Row]]:
+def parsed_blocks(
+    body: IO[bytes], kind: str, sector: str | None, row_of: RowOf
+) -> Iterator[Columns | list[Row]]:
     """The manifest block by block: columns where pyarrow read the block, else rows."""
     if kind == "csv":
         names = _header(body)
@@ -223,14 +214,14 @@ def parsed_blocks(body: IO[bytes], kind: str, sector: str | None) -> Iterator[Co
         start = 1
         for block in _blocks(body, csv_quotes=True):
             got = _csv_block(block, names) if plain else None
-            rows = _csv_rows(block, names, sector, start) if got is None else got
+            rows = _csv_rows(block, names, sector, start, row_of) if got is None else got
             start += rows.n if isinstance(rows, Columns) else len(rows)
             yield rows
         return
     start = 1
     for block in _blocks(body, csv_quotes=False):
         got = _ndjson_block(block)
-        rows = _ndjson_rows(block, sector, start) if got is None else got
+        rows = _ndjson_rows(block, sector, start, row_of) if got is None else got
         start += rows.n if isinstance(rows, Columns) else len(rows)
         yield rows
 
@@ -331,11 +322,24 @@ def _repeat_or_list(c: pa.Array) -> Any:
 class Answers:
     """Checks blocks of a manifest for one relying party and formats their answers."""
 
-    def __init__(self, rt: ScreeningRuntime, who: KeyInfo, kind: str, sector: str | None):
+    def __init__(
+        self,
+        rt: ScreeningRuntime,
+        who: KeyInfo,
+        kind: str,
+        sector: str | None,
+        row_of: RowOf,
+        fmt: Format,
+    ) -> None:
+        """``row_of`` and ``fmt`` are the row-by-row path's: every row not answered here is
+        read and written by them."""
         self.rt = rt
         self.who = who
+        self.kind = kind
         self.csv = kind == "csv"
         self.sector = sector
+        self.row_of = row_of
+        self.fmt = fmt
         self._names: dict[str, int] = {}
 
     def _bit(self, sector: str) -> int:
@@ -356,7 +360,7 @@ class Answers:
         out = []
         for n, d in zip(numbers, self.rt.screen_rows(self.who, rows, start=1), strict=True):
             d["row"] = n
-            out.append(_format([d], self.csv))
+            out.append(self.fmt([d], self.kind))
         return out
 
     def block(self, got: Columns | list[Row], start: int) -> bytes:
@@ -408,7 +412,7 @@ class Answers:
             assert lines is not None
             return _bytes(lines)
         extra = self.rows(
-            [got.row(int(i), self.sector, start + int(i)) for i in slow],
+            [got.row(int(i), self.sector, start + int(i), self.row_of) for i in slow],
             (slow + start).tolist(),
         )
         if lines is None:
@@ -470,7 +474,7 @@ class Answers:
         yield self.header()
         kind = "csv" if self.csv else "ndjson"
         start = 1
-        for got in parsed_blocks(body, kind, self.sector):
+        for got in parsed_blocks(body, kind, self.sector, self.row_of):
             n = got.n if isinstance(got, Columns) else len(got)
             over = start + n - 1 - MAX_BATCH_ROWS
             if over > 0:
@@ -479,7 +483,7 @@ class Answers:
             yield self.block(got, start)
             start += n
             if over > 0:
-                yield _format([_too_long()], self.csv).encode()
+                yield self.fmt([_too_long()], self.kind).encode()
                 return
 
 
@@ -512,12 +516,3 @@ def _bytes(lines: pa.Array) -> bytes:
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1)
     buf = lines.buffers()[2]
     return buf[int(offsets[0]) : int(offsets[-1])].to_pybytes()  # type: ignore[no-any-return]
-
-
-def _format(rows: Any, as_csv: bool) -> str:
-    if not as_csv:
-        return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in rows)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
-    w.writerows(rows)
-    return buf.getvalue()
