@@ -16,7 +16,9 @@ file streamed by the client, reading the answers as they stream back. Prints one
   at a time: it should not grow with the manifest);
 - ``json_array_rows_per_s``: a smaller JSON array manifest, which still goes row by row
   (``--array-rows``), for scale;
-- ``index_ids_per_s``: the same IDs checked in process by the index's ``check_batch``.
+- ``index_ids_per_s``: the same IDs checked in process by the index's ``check_batch``;
+- ``log_writer_rss_mb``, ``log_flush_after_answers_s``: the screening log's writer process
+  (every answer is logged) and how long it takes, once the answers are out, to commit all.
 """
 
 from __future__ import annotations
@@ -98,6 +100,8 @@ def post(base: str, key: str, path: Path, ctype: str, pid: int) -> dict[str, Any
             tail = (tail + block)[-2000:]
     seconds = time.perf_counter() - t0
     rows = lines - (1 if ctype == "text/csv" else 0)
+    kids = [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
+            for c in (t / "children").read_text().split()]  # fmt: skip
     return {
         "rows": rows,
         "seconds": round(seconds, 2),
@@ -106,6 +110,8 @@ def post(base: str, key: str, path: Path, ctype: str, pid: int) -> dict[str, Any
         "decisions": decisions,
         "server_rss_before_mb": round(before / 1024),
         "server_peak_rss_mb": round(rss_kb(pid, "VmHWM") / 1024) if reset else None,
+        # the screening log's writer process holds the rows it has not committed yet
+        "log_writer_rss_mb": round(sum(rss_kb(k, "VmRSS") for k in kids) / 1024),
         "last_line": tail.decode("utf-8", "replace").strip().splitlines()[-1][:200],
     }
 
@@ -223,10 +229,13 @@ def main() -> None:
             "csv": c,
             "ndjson": n,
         }
-        proc.terminate()
-        proc.wait(timeout=120)
-        proc = None
         rate = index_rate(tmp / "r.db", ids, args.rows)
+        # A clean stop writes every queued log row: how long the log trails the answers.
+        t0 = time.perf_counter()
+        proc.terminate()
+        proc.wait(timeout=3600)
+        proc = None
+        out["log_flush_after_answers_s"] = round(time.perf_counter() - t0, 1)
         out["index_ids_per_s"] = round(rate)
         out["http_share_of_index_rate"] = {
             "csv": round(c["rows_per_s"] / rate, 3),
