@@ -18,6 +18,12 @@ Builds a fresh SQLite registry and times ``build_report`` (the figure) and writi
     .venv/bin/python bench/report.py --scale 0.1       # a tenth: about 4 minutes
     .venv/bin/python bench/report.py                   # a quarter of a national year
     .venv/bin/python bench/report.py --scale 1         # a national year
+    .venv/bin/python bench/report.py --scale 0.1 --dir D            # keep the registry in D
+    .venv/bin/python bench/report.py --scale 0.1 --dir D --reuse    # time the report alone
+
+``--reuse`` times the report alone, in a fresh process, on the registry an earlier run kept
+(``report_peak_rss_mb`` is then the report's own), and writes its JSON (``generated_at``
+blanked) beside it, so two versions of the code can be compared on the same registry.
 
 Besides the report's own timings, the JSON line has each phase's seconds and peak resident
 memory (``phases``: the high-water mark, reset through /proc/self/clear_refs at the start of
