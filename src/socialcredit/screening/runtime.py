@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
@@ -125,6 +125,12 @@ class LogWriter:
 
     def screening(self, row: Row) -> None:
         self._screenings.append(row)  # deque.append is atomic: no lock on the hot path
+        if len(self._screenings) >= self._max:
+            self._wake.set()
+
+    def screenings(self, rows: Iterable[Row]) -> None:
+        """Many rows at once (a batch manifest's block), in order."""
+        self._screenings.extend(rows)
         if len(self._screenings) >= self._max:
             self._wake.set()
 
