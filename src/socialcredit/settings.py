@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
     smtp_port: int = 1025
     mail_from: str = "notices@registry.invalid"
+    portal_url: str = Field(
+        default="http://127.0.0.1:8000/me",
+        description="the citizen portal's address, printed in letters and mails",
+    )
     log_key_file: Path | None = Field(
         default=None,
         description="the transparency log's Ed25519 private key (PEM, made with mode 0600 on"

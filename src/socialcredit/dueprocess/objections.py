@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType
-from socialcredit.dueprocess import outbox
+from socialcredit.dueprocess import evidence, outbox
 from socialcredit.dueprocess.assignment import auto_assign
 from socialcredit.dueprocess.cases import (
     append_record_event,
@@ -23,6 +23,7 @@ from socialcredit.dueprocess.cases import (
     own_record,
 )
 from socialcredit.dueprocess.clock import naive_utc
+from socialcredit.dueprocess.evidence import Upload
 from socialcredit.errors import Conflict, InvalidInput
 from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
@@ -38,8 +39,13 @@ def file_objection(
     statement: str,
     documents: list[str],
     filed_by: str,
+    *,
+    attachments: list[tuple[Upload, str]] | None = None,
 ) -> dict[str, Any]:
-    """File an objection to one of the subject's records; SLA from ``deadlines``."""
+    """File an objection to one of the subject's records; SLA from ``deadlines``.
+
+    ``attachments`` (checked by :func:`dueprocess.evidence.check`) are stored in the same
+    transaction as the case and named in its ``documents``."""
     try:
         g = dp.Grounds(grounds)
     except ValueError:
@@ -92,6 +98,13 @@ def file_objection(
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
+        if attachments:
+            refs = evidence.store(
+                conn, reg, subject_id=sid, case_id=cid, checked=attachments, uploaded_by=filed_by
+            )
+            conn.execute(
+                update(cases).where(cases.c.id == cid).values(documents=[*documents, *refs])
+            )
         if suspends:
             append_record_event(
                 conn,

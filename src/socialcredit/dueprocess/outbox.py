@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, literal, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from socialcredit.dueprocess import letter_codes
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.letters import Letter, record_letter
 from socialcredit.integrity import audit
@@ -60,6 +61,15 @@ def queue(
     email = s.contact_email if s is not None else None
     ch = channel or ("email" if email else "letter")
     now = naive_utc(reg.now())
+    if ch == "letter":
+        # Whoever receives a paper letter has no address to get a code at: the letter
+        # carries one (letter_codes.py), so the portal is one step away.
+        code = letter_codes.issue(conn, reg, subject_id)
+        letter.add(
+            "Sign in to your file",
+            f"Portal: {reg.settings.portal_url}",
+            f"Your ID number and this one-time code: {code} (valid 60 days)",
+        )
     return _insert_ignore(
         conn,
         {

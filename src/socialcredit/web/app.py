@@ -33,6 +33,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.integrity.routes",
     "socialcredit.accounts.api",  # accounts (issue 11)
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
+    "socialcredit.dueprocess.portal",  # the citizen portal, /me (issue 11)
 )
 
 
