@@ -326,3 +326,59 @@ def test_the_letter_to_a_subject_without_address_carries_a_sign_in_code(reg: Reg
     assert code is not None, body
     b = Browser(reg)
     assert b.sign_in(WANG, code.group(1)).status_code == 303
+
+
+def test_evidence_is_for_the_subject_and_the_case_s_reviewers_only(
+    reg: Registry, sink: SmtpSink
+) -> None:
+    from socialcredit.accounts.model import Role, Scope
+    from socialcredit.accounts.service import create_user, issue_token
+
+    api = TestClient(create_app(reg))
+    reviewer = {"id": "rv", "name": "Reviewer", "body": "registry", "level": "first"}
+    assert api.post("/v1/reviewers", json=reviewer, headers=AUTH).status_code == 201
+    b = Browser(reg)
+    b.sign_in(CHEN, email_code(b, sink, CHEN, "chen@example.test"))
+    b.get("/me/object?authority=CAAC&case_number=CAAC-2026-0920")
+    r = b.post(
+        "/me/object",
+        {
+            "authority": "CAAC",
+            "case_number": "CAAC-2026-0920",
+            "grounds": "not_me",
+            "statement": "不是我",
+        },
+        files=[("files", ("a.png", PNG, "image/png"))],
+    )
+    case_id = int(r.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    case = api.get(f"/v1/cases/{case_id}", headers=AUTH).json()
+    assert case["reviewer_body"] == "registry"
+    tokens = {}
+    for name, role, scope in (
+        ("rv.own", Role.REVIEWER, Scope(review_body=case["reviewer_body"], review_level="first")),
+        ("rv.other", Role.REVIEWER, Scope(review_body="elsewhere", review_level="first")),
+        (
+            "rv.higher",
+            Role.REVIEWER,
+            Scope(review_body=case["reviewer_body"], review_level="higher"),
+        ),
+        ("op", Role.OPERATOR, Scope()),
+    ):
+        create_user(
+            reg,
+            username=name,
+            display_name=name,
+            role=role,
+            scope=scope,
+            by="test",
+            password="correct horse battery",
+        )
+        tokens[name] = {"Authorization": f"Bearer {issue_token(reg, username=name, by='test')}"}
+    (f,) = api.get(f"/v1/cases/{case_id}/evidence", headers=tokens["rv.own"]).json()
+    got = api.get(f"/v1/cases/{case_id}/evidence/{f['id']}", headers=tokens["rv.own"])
+    assert got.status_code == 200 and got.content == PNG
+    assert got.headers["x-content-sha256"] == f["sha256"]
+    for who in ("rv.other", "rv.higher", "op"):
+        r = api.get(f"/v1/cases/{case_id}/evidence/{f['id']}", headers=tokens[who])
+        assert r.status_code == 403, who
+    assert api.get(f"/v1/cases/{case_id}/evidence/{f['id']}", headers=AUTH).status_code == 401

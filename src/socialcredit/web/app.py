@@ -34,6 +34,7 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.accounts.api",  # accounts (issue 11)
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
     "socialcredit.dueprocess.portal",  # the citizen portal, /me (issue 11)
+    "socialcredit.dueprocess.evidence_routes",  # evidence for its reviewers (issue 11)
 )
 
 
