@@ -382,3 +382,31 @@ def test_evidence_is_for_the_subject_and_the_case_s_reviewers_only(
         r = api.get(f"/v1/cases/{case_id}/evidence/{f['id']}", headers=tokens[who])
         assert r.status_code == 403, who
     assert api.get(f"/v1/cases/{case_id}/evidence/{f['id']}", headers=AUTH).status_code == 401
+
+
+def test_notices_use_the_registry_s_name(reg: Registry) -> None:
+    """A later record names Wang otherwise: accepted with a warning, and his notice about it
+    still greets him by the registry's name."""
+    ingest(
+        reg,
+        [
+            {
+                "authority": "CAAC",
+                "case_number": "CAAC-2026-0999",
+                "category": "air.smoking_or_devices",
+                "subject_id": WANG,
+                "subject_name": "王 玮",
+                "decision_date": "2026-09-25",
+                "legal_basis": "NDRC et al. 2018 No. 385, category A (8)",
+            }
+        ],
+        "2026-10-09",
+    )
+    outbox.plan(reg)
+    with reg.engine.connect() as conn:
+        bodies = (
+            conn.execute(select(notices.c.body_text).where(notices.c.subject_id == WANG))
+            .scalars()
+            .all()
+        )
+    assert len(bodies) == 2 and all("王伟" in b and "王 玮" not in b for b in bodies)

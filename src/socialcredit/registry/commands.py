@@ -105,6 +105,14 @@ def ingest(
     all_or_nothing: Annotated[
         bool, typer.Option("--all-or-nothing", help="reject the whole batch on any bad line")
     ] = False,
+    strict_names: Annotated[
+        bool,
+        typer.Option(
+            "--strict-names",
+            help="refuse a line whose name differs from the registry's name for its ID "
+            "(default: accept it with a warning and flag it)",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and commit a batch of records; bad lines are reported, good lines go in."""
@@ -129,6 +137,7 @@ def ingest(
                 all_or_nothing=all_or_nothing,
                 today=reg.today(),
                 progress=progress,
+                strict_names=strict_names,
             )
         _print_report(report, as_json)
         if report.rejected:
@@ -177,6 +186,33 @@ def _print_report(report: Any, as_json: bool) -> None:
         err.print(f"  ... and {len(report.warnings) - 50} more (use --json for all)")
 
 
+@subject_app.command("mismatches")
+def subject_mismatches(
+    authority: Annotated[
+        str | None, typer.Option("--authority", help="only this authority's records")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Records whose name differs from the registry's name for their ID (accepted at ingest
+    with a warning): the clerk checks the ID or sends a corrected event."""
+    from socialcredit.registry.subjects import name_mismatches
+
+    with errors(as_json):
+        rows = name_mismatches(cli_registry(), authority=authority)
+        if as_json:
+            print_json(rows)
+            return
+        t = Table("record", "ID", "name on the record", "registry's name", title="Name mismatches")
+        for r in rows:
+            t.add_row(
+                f"{r['authority']}/{r['case_number']}",
+                r["subject_id"],
+                r["record_name"],
+                r["registry_name"],
+            )
+        out.print(t)
+
+
 @subject_app.command("show")
 def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) -> None:
     """A subject's whole file: records, events, listings and restrictions with reasons."""
@@ -199,7 +235,8 @@ def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) ->
         t = Table("record", "category", "decided", "events", title="Records")
         for r in d["records"]:
             t.add_row(
-                f"{r['authority']}/{r['case_number']}",
+                f"{r['authority']}/{r['case_number']}"
+                + (" [yellow](name differs)[/]" if r.get("name_differs") else ""),
                 r["category"],
                 r["decision_date"],
                 ", ".join(f"{e['type']} {e['date']}" for e in r["events"]),

@@ -66,6 +66,7 @@ def _ingest(
     today: dt.date,
     all_or_nothing: bool,
     progress: Progress | None,
+    strict_names: bool = False,
 ) -> IngestReport:
     with uow:
         uow.ingest.lock()
@@ -83,7 +84,7 @@ def _ingest(
             )
         authorities = {a.code: a.categories for a in uow.authorities.list()}
         v = validate(parsed, pack, authorities, today)
-        p = plan(uow, v)
+        p = plan(uow, v, strict_names=strict_names)
         problems = _by_line([*parsed.problems, *v.chk.problems])
         if problems and all_or_nothing:
             raise BatchRejected(
@@ -152,6 +153,7 @@ def ingest_bytes(
     today: dt.date,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
+    strict_names: bool = False,
 ) -> IngestReport:
     """Ingest a file's content in ``fmt`` (jsonl, csv or parquet) as one batch."""
     sha = hashlib.sha256(data).hexdigest()
@@ -165,6 +167,7 @@ def ingest_bytes(
         today=today,
         all_or_nothing=all_or_nothing,
         progress=progress,
+        strict_names=strict_names,
     )
 
 
@@ -178,6 +181,7 @@ def ingest_file(
     all_or_nothing: bool = False,
     progress: Progress | None = None,
     source: str | None = None,
+    strict_names: bool = False,
 ) -> IngestReport:
     """Ingest one record file as one batch (format from the extension unless ``fmt``).
 
@@ -199,6 +203,7 @@ def ingest_file(
         today=today,
         all_or_nothing=all_or_nothing,
         progress=progress,
+        strict_names=strict_names,
     )
 
 
@@ -211,6 +216,7 @@ def ingest_table(
     today: dt.date,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
+    strict_names: bool = False,
 ) -> IngestReport:
     """Ingest an in-memory Arrow table with the file format's columns (row i is line i+1)."""
     sink = pa.BufferOutputStream()
@@ -230,4 +236,5 @@ def ingest_table(
         today=today,
         all_or_nothing=all_or_nothing,
         progress=progress,
+        strict_names=strict_names,
     )
