@@ -16,6 +16,9 @@ fi
 if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
   need+=(fonts-noto-cjk)  # Chinese pages in the browser tests and screenshots
 fi
+if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then
+  need+=(libpango-1.0-0 libpangoft2-1.0-0)  # WeasyPrint: PDF letters (dueprocess/letters.py)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -118,6 +118,19 @@ def email_code(b: Browser, sink: SmtpSink, sid: str, address: str) -> str:
     return sink.codes(address)[-1]
 
 
+def embeds_noto_cjk(pdf: bytes) -> bool:
+    """Whether a CJK face of Debian's fonts-noto-cjk is embedded (font programs are deflated)."""
+    import zlib
+
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            if b"CJK" in zlib.decompress(m.group(1)):
+                return True
+        except zlib.error:
+            continue
+    return False
+
+
 def letter_code(reg: Registry, sid: str) -> str:
     with reg.engine.begin() as conn:
         return letter_codes.issue(conn, reg, sid)
@@ -410,3 +423,75 @@ def test_notices_use_the_registry_s_name(reg: Registry) -> None:
             .all()
         )
     assert len(bodies) == 2 and all("王伟" in b and "王 玮" not in b for b in bodies)
+
+
+def test_letters_a_person_can_act_on(reg: Registry, sink: SmtpSink) -> None:
+    """Chinese by default: the registry's name, an address block, what happened and why, the
+    measures and their end, the portal and a code, deadlines as dates, whom to contact; a PDF
+    with CJK fonts; mail with a Message-ID. English when the registry is set to it."""
+    from socialcredit.dueprocess import delivery, letters
+
+    outbox.plan(reg)
+    (wang,) = outbox.notices_for_subject(reg, WANG)
+    text = wang["body_text"]
+    for part in (
+        "王伟",  # the registry's name
+        "110108*******0584"[:6],  # the ID, masked, in the address block
+        "由 CAAC 送达",
+        "CAAC-2026-0923",
+        "NDRC et al. 2018 No. 385, category A (8)",
+        "乘坐民航飞机",
+        "2027年",  # the measure's end, as a date
+        "2026年10月16日",  # the objection deadline that holds the start
+        "http://127.0.0.1:8000/me",
+        "联系方式",
+    ):
+        assert part in text, part
+    assert "POST /v1" not in text
+    code = re.search(r"验证码登录：\s*(\d{6})", text)
+    assert code is not None
+    assert Browser(reg).sign_in(WANG, code.group(1)).status_code == 303
+
+    n = outbox.get_notice(reg, wang["id"])
+    assert '<html lang="zh-Hans">' in n.body_html and "王伟" in n.body_html
+    pdf = letters.pdf(n.body_html)
+    assert pdf.startswith(b"%PDF") and embeds_noto_cjk(pdf)
+
+    assert delivery.deliver_due(reg, "w")["delivered"] == 2
+    (m,) = [m for m in sink.accepted if m["To"] == "chen@example.test"]
+    assert re.fullmatch(r"<notice-[0-9a-f]{32}@socialcredit\.registry>", m["Message-ID"])
+    assert "陈静" in sink.text(m) and "验证码" in sink.text(m)
+
+    reg.settings = reg.settings.model_copy(update={"letter_locale": "en"})
+    from socialcredit.dueprocess.letters import record_letter
+    from socialcredit.registry import subject_file
+
+    f = subject_file(reg, WANG)
+    en = record_letter(
+        reg,
+        "王伟",
+        f.assessment,
+        "CAAC",
+        "CAAC-2026-0923",
+        "you have been listed",
+        subject_id=WANG,
+        locale="en",
+    )
+    with reg.engine.begin() as conn:
+        outbox.queue(conn, reg, subject_id=WANG, kind="listed", letter=en, dedupe_key="en-test")
+    body = en.text()
+    assert body.startswith("王伟") and "Dear 王伟," in body and "2026-10-16" in body
+    assert "How to object, and by when" in body and "one-time code" in body
+
+
+def test_the_portal_serves_my_notice_as_pdf_and_not_another_s(
+    reg: Registry, sink: SmtpSink
+) -> None:
+    outbox.plan(reg)
+    (mine,) = outbox.notices_for_subject(reg, WANG)
+    (theirs,) = outbox.notices_for_subject(reg, ZHOU)
+    b = Browser(reg)
+    b.sign_in(WANG, letter_code(reg, WANG))
+    r = b.get(f"/me/notices/{mine['id']}.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert b.get(f"/me/notices/{theirs['id']}.pdf").status_code == 404

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from socialcredit.domain.dueprocess import Reviewer
@@ -15,6 +15,7 @@ from socialcredit.dueprocess import (
     case_queue,
     cases,
     decisions,
+    letters,
     objections,
     outbox,
 )
@@ -113,6 +114,13 @@ def decide(case_id: int, body: DecisionIn, reg: RegistryDep, _: OperatorDep) -> 
 def letter(notice_id: int, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
     """The printable letter of a notice (for the serving authority)."""
     return HTMLResponse(outbox.get_notice(reg, notice_id).body_html)
+
+
+@router.get("/notices/{notice_id}/letter.pdf", response_class=Response)
+def letter_pdf(notice_id: int, reg: RegistryDep, _: OperatorDep) -> Response:
+    """The letter as PDF (WeasyPrint, A4, CJK fonts), for the serving authority to print."""
+    body = letters.pdf(outbox.get_notice(reg, notice_id).body_html)
+    return Response(body, media_type="application/pdf")
 
 
 @router.get("/audit/verify")

@@ -19,11 +19,14 @@ from socialcredit.dueprocess.cases import (
     append_record_event,
     case_letter,
     get_case,
+    letter_gettext,
     mark_changed,
     own_record,
 )
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.evidence import Upload
+from socialcredit.dueprocess.letters import day
+from socialcredit.dueprocess.portal_labels import GROUNDS
 from socialcredit.errors import Conflict, InvalidInput
 from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
@@ -118,11 +121,15 @@ def file_objection(
             mark_changed(conn, reg, {sid}, "objection")
         reviewer = auto_assign(conn, cid)
         name = f.subject.name if f.subject else ""
+        _ = letter_gettext(reg)
+        loc = reg.settings.letter_locale
         hold = (
-            "Filed within the publicity period: the restriction will not start before the "
-            "objection is decided."
+            _(
+                "Filed within the publicity period: the restriction will not start before the "
+                "objection is decided."
+            )
             if suspends
-            else "The record stays in force while the objection is reviewed."
+            else _("The record stays in force while the objection is reviewed.")
         )
         outbox.queue(
             conn,
@@ -132,13 +139,14 @@ def file_objection(
             letter=case_letter(
                 reg,
                 name,
-                f"Objection {cid} received: record {authority}/{case_number}",
+                _("Objection %(id)s received: record %(ref)s")
+                % {"id": cid, "ref": f"{authority}/{case_number}"},
                 (
-                    "Your objection",
+                    _("Your objection"),
                     [
-                        f"Grounds: {g.value}",
-                        f"Filed on {today.isoformat()}",
-                        f"To be decided by {due.isoformat()}",
+                        _("Grounds: %(grounds)s") % {"grounds": _(GROUNDS[g.value])},
+                        _("Filed on %(day)s") % {"day": day(today, loc)},
+                        _("To be decided by %(day)s") % {"day": day(due, loc)},
                         hold,
                     ],
                 ),

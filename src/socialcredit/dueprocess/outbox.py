@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from socialcredit.dueprocess import letter_codes
 from socialcredit.dueprocess.clock import naive_utc
-from socialcredit.dueprocess.letters import Letter, record_letter
+from socialcredit.dueprocess.letters import Letter, day, gettext_for, record_letter
 from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
@@ -56,20 +56,21 @@ def queue(
     """Queue a notice in the caller's transaction: email if the subject has a registered
     address, else a letter for the record's authority to serve. False if already queued."""
     s = conn.execute(
-        select(t.subjects.c.contact_email).where(t.subjects.c.id == subject_id)
+        select(t.subjects.c.contact_email, t.subjects.c.name).where(t.subjects.c.id == subject_id)
     ).first()
     email = s.contact_email if s is not None else None
+    # Notices always name the subject as the registry does, whatever the composer was given
+    # (a record may name them otherwise: ingest warns of it).
+    letter.name = (s.name if s is not None else "") or letter.name
+    letter.subject_id = subject_id
+    if record and not letter.authority:
+        letter.authority = record[0]
     ch = channel or ("email" if email else "letter")
     now = naive_utc(reg.now())
-    if ch == "letter":
-        # Whoever receives a paper letter has no address to get a code at: the letter
-        # carries one (letter_codes.py), so the portal is one step away.
-        code = letter_codes.issue(conn, reg, subject_id)
-        letter.add(
-            "Sign in to your file",
-            f"Portal: {reg.settings.portal_url}",
-            f"Your ID number and this one-time code: {code} (valid 60 days)",
-        )
+    # Every notice carries the portal's address and a one-time code (letter_codes.py), so
+    # the file, the objection form and repair are one step away; for a paper letter it is the
+    # only way in. (The code is in the stored body: see docs/portal.md on minting it at print.)
+    letter.sign_in = (reg.settings.portal_url, letter_codes.issue(conn, reg, subject_id))
     return _insert_ignore(
         conn,
         {
@@ -121,13 +122,18 @@ def queue_letter_copy(conn: Connection, reg: Registry, n: Any) -> None:
     )
 
 
+def _(s: str) -> str:  # marks the strings for the catalogue; translated in plan()
+    return s
+
+
 _WHAT = {
-    "listed": "you have been listed",
-    "fulfilled": "the obligation was reported performed; the measures end",
-    "withdrawn": "the record was withdrawn; the measures end",
-    "corrected": "the record's data were corrected",
-    "repaired": "credit repair was granted; publication, sharing and the measures stop",
+    "listed": _("you have been listed"),
+    "fulfilled": _("the obligation was reported performed; the measures end"),
+    "withdrawn": _("the record was withdrawn; the measures end"),
+    "corrected": _("the record's data were corrected"),
+    "repaired": _("credit repair was granted; publication, sharing and the measures stop"),
 }
+_ON = _("%(what)s on %(day)s")
 
 
 def plan(reg: Registry, limit: int = 500) -> int:
@@ -177,12 +183,24 @@ def plan(reg: Registry, limit: int = 500) -> int:
         if ev.subject_id not in files:
             files[ev.subject_id] = subject_file(reg, ev.subject_id)
         f = files[ev.subject_id]
-        what = _WHAT[ev.type] + (f" ({ev.reason})" if ev.reason else "")
-        what += f" on {ev.event_date.isoformat()}"
+        loc = reg.settings.letter_locale
+        tr = gettext_for(loc)
+        what = tr(_WHAT[ev.type]) + (f" ({ev.reason})" if ev.reason else "")
+        what = tr(_ON) % {"what": what, "day": day(ev.event_date, loc)}
+        # The registry's name, never the one on the authority's record (they may differ:
+        # ingest warns, see registry/ingest/plan.py:check_names).
         name = f.subject.name if f.subject else ""
-        planned.append(
-            (ev, record_letter(reg, name, f.assessment, ev.authority, ev.case_number, what))
+        letter = record_letter(
+            reg,
+            name,
+            f.assessment,
+            ev.authority,
+            ev.case_number,
+            what,
+            subject_id=ev.subject_id,
+            locale=loc,
         )
+        planned.append((ev, letter))
     queued = 0
     with reg.engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -20,8 +20,9 @@ from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from socialcredit.dueprocess import evidence, objections, repair, subject_access
+from socialcredit.dueprocess import evidence, letters, objections, repair, subject_access
 from socialcredit.dueprocess.cases import get_case
+from socialcredit.dueprocess.outbox import get_notice
 from socialcredit.dueprocess.portal_labels import GROUNDS, SECTORS
 from socialcredit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from socialcredit.runtime.deps import RegistryDep
@@ -155,6 +156,27 @@ def export(request: Request, reg: RegistryDep) -> Response:
         body,
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="credit-file-{me}.json"'},
+    )
+
+
+@router.get("/notices/{notice_id}.pdf")
+def notice_pdf(request: Request, reg: RegistryDep, notice_id: int) -> Response:
+    """One of my notices as the PDF letter the authority prints."""
+    me = _me(request, reg)
+    if me is None:
+        return redirect("/me/signin")
+    n = get_notice(reg, notice_id)
+    try:
+        subject_access.may_see(reg, me, n.subject_id)
+    except Forbidden:
+        raise NotFound(f"notice {notice_id} does not exist") from None
+    return Response(
+        letters.pdf(n.body_html),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="notice-{notice_id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
