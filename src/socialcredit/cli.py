@@ -79,6 +79,8 @@ def serve(
                 typer.echo(f"demo relying party {k.party}: API key {k.key}")  # no wrapping
         h = host or reg.settings.host
         p = port or reg.settings.port
+        if demo_keys:
+            _print_demo_citizen(reg, f"http://{h}:{p}/me")
         out.print(
             f"serving on http://{h}:{p}  (API docs: http://{h}:{p}/docs)  "
             f"({options['loop']} + {options['http']})"
@@ -87,6 +89,16 @@ def serve(
         app = create_app(reg)
         app.state.freeze_heap = True  # once started: see runtime/server.py
         uvicorn.run(app, host=h, port=p, **options)
+
+
+def _print_demo_citizen(reg: Any, portal: str) -> None:
+    """The citizen portal's address and a listed person with a letter code (issue 11)."""
+    from socialcredit.dueprocess.demo import demo_citizen
+
+    typer.echo(f"citizen portal: {portal}")
+    c = demo_citizen(reg)
+    if c is not None:
+        typer.echo(f"demo citizen {c.name}: ID {c.subject_id}, letter code {c.code} (60 days)")
 
 
 # Commands of each capability live in their own module, which exposes

@@ -495,3 +495,11 @@ def test_the_portal_serves_my_notice_as_pdf_and_not_another_s(
     r = b.get(f"/me/notices/{mine['id']}.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert b.get(f"/me/notices/{theirs['id']}.pdf").status_code == 404
+
+
+def test_the_demo_citizen_has_a_letter_code_that_signs_in(reg: Registry) -> None:
+    from socialcredit.dueprocess.demo import demo_citizen
+
+    c = demo_citizen(reg)
+    assert c is not None and c.subject_id == WANG and c.name == "王伟"
+    assert Browser(reg).sign_in(c.subject_id, c.code).status_code == 303
