@@ -28,7 +28,7 @@ from tests.integration.dueprocess_support import (
     set_contact,
 )
 
-from socialcredit.dueprocess import evidence, letter_codes, outbox
+from socialcredit.dueprocess import evidence, letter_codes, letters, outbox
 from socialcredit.registry.subjects import check
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import notices
@@ -328,15 +328,21 @@ def test_sign_in_replaces_the_form_session(reg: Registry) -> None:
 
 
 def test_the_letter_to_a_subject_without_address_carries_a_sign_in_code(reg: Registry) -> None:
+    """Minted when the letter is printed, never stored: whoever reads stored notices (or the
+    subject's export) finds no usable code."""
     outbox.plan(reg)
     with reg.engine.connect() as conn:
-        body = conn.execute(
-            select(notices.c.body_text).where(
+        nid, body = conn.execute(
+            select(notices.c.id, notices.c.body_text).where(
                 notices.c.subject_id == WANG, notices.c.channel == "letter"
             )
-        ).scalar_one()
-    code = re.search(r"(\d{6})", body.split("/me")[-1])
-    assert code is not None, body
+        ).one()
+    assert letters.CODE_SLOT in body and not re.search(r"\d{6}", body.split("/me")[-1])
+    printed = TestClient(create_app(reg)).get(f"/v1/notices/{nid}/letter", headers=AUTH).text
+    code = re.search(r'class="code">(\d{6})<', printed)
+    assert code is not None
+    (mine,) = outbox.notices_for_subject(reg, WANG)
+    assert letters.HIDDEN_CODE in mine["body_text"] and code.group(1) not in mine["body_text"]
     b = Browser(reg)
     assert b.sign_in(WANG, code.group(1)).status_code == 303
 
@@ -448,19 +454,23 @@ def test_letters_a_person_can_act_on(reg: Registry, sink: SmtpSink) -> None:
     ):
         assert part in text, part
     assert "POST /v1" not in text
-    code = re.search(r"验证码登录：\s*(\d{6})", text)
+    n = outbox.get_notice(reg, wang["id"])
+    printed_text, printed_html = outbox.issue_copy(reg, n)  # as the authority prints it
+    code = re.search(r"验证码登录：\s*(\d{6})", printed_text)
     assert code is not None
     assert Browser(reg).sign_in(WANG, code.group(1)).status_code == 303
 
-    n = outbox.get_notice(reg, wang["id"])
-    assert '<html lang="zh-Hans">' in n.body_html and "王伟" in n.body_html
-    pdf = letters.pdf(n.body_html)
+    assert '<html lang="zh-Hans">' in printed_html and "王伟" in printed_html
+    pdf = letters.pdf(printed_html)
     assert pdf.startswith(b"%PDF") and embeds_noto_cjk(pdf)
 
     assert delivery.deliver_due(reg, "w")["delivered"] == 2
     (m,) = [m for m in sink.accepted if m["To"] == "chen@example.test"]
     assert re.fullmatch(r"<notice-[0-9a-f]{32}@socialcredit\.registry>", m["Message-ID"])
-    assert "陈静" in sink.text(m) and "验证码" in sink.text(m)
+    assert "陈静" in sink.text(m)
+    mailed = re.search(r"验证码登录：\s*(\d{6})", sink.text(m))
+    assert mailed is not None  # minted as the mail went out
+    assert Browser(reg).sign_in(CHEN, mailed.group(1)).status_code == 303
 
     reg.settings = reg.settings.model_copy(update={"letter_locale": "en"})
     from socialcredit.dueprocess.letters import record_letter

@@ -113,13 +113,15 @@ def decide(case_id: int, body: DecisionIn, reg: RegistryDep, _: OperatorDep) -> 
 @router.get("/notices/{notice_id}/letter", response_class=HTMLResponse)
 def letter(notice_id: int, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
     """The printable letter of a notice (for the serving authority)."""
-    return HTMLResponse(outbox.get_notice(reg, notice_id).body_html)
+    _, html = outbox.issue_copy(reg, outbox.get_notice(reg, notice_id))  # a new sign-in code
+    return HTMLResponse(html)
 
 
 @router.get("/notices/{notice_id}/letter.pdf", response_class=Response)
 def letter_pdf(notice_id: int, reg: RegistryDep, _: OperatorDep) -> Response:
     """The letter as PDF (WeasyPrint, A4, CJK fonts), for the serving authority to print."""
-    body = letters.pdf(outbox.get_notice(reg, notice_id).body_html)
+    _, html = outbox.issue_copy(reg, outbox.get_notice(reg, notice_id))  # a new sign-in code
+    body = letters.pdf(html)
     return Response(body, media_type="application/pdf")
 
 

@@ -23,6 +23,11 @@ from socialcredit.runtime.registry import Registry
 from socialcredit.web import i18n
 
 DEFAULT_LOCALE = "zh_Hans"
+# Where a notice's one-time code goes. The stored body keeps this slot; the code is minted when
+# the notice leaves the registry (mail sent, letter printed: ``outbox.issue_copy``), so nobody
+# who can read stored notices can sign in as the subject.
+CODE_SLOT = "[[sign-in-code]]"
+HIDDEN_CODE = "······"  # the slot as the signed-in subject sees it: they need no code
 
 
 def gettext_for(locale: str) -> Callable[[str], str]:
@@ -78,6 +83,11 @@ class Letter:
 
     def html(self) -> str:
         return self._render("letters/notice.html")
+
+
+def with_code(body: str, code: str) -> str:
+    """A stored body with its code slot filled."""
+    return body.replace(CODE_SLOT, code)
 
 
 def pdf(html: str) -> bytes:

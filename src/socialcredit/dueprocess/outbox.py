@@ -25,7 +25,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from socialcredit.dueprocess import letter_codes
 from socialcredit.dueprocess.clock import naive_utc
-from socialcredit.dueprocess.letters import Letter, day, gettext_for, record_letter
+from socialcredit.dueprocess.letters import (
+    CODE_SLOT,
+    HIDDEN_CODE,
+    Letter,
+    day,
+    gettext_for,
+    record_letter,
+    with_code,
+)
 from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
@@ -67,10 +75,10 @@ def queue(
         letter.authority = record[0]
     ch = channel or ("email" if email else "letter")
     now = naive_utc(reg.now())
-    # Every notice carries the portal's address and a one-time code (letter_codes.py), so
-    # the file, the objection form and repair are one step away; for a paper letter it is the
-    # only way in. (The code is in the stored body: see docs/portal.md on minting it at print.)
-    letter.sign_in = (reg.settings.portal_url, letter_codes.issue(conn, reg, subject_id))
+    # Every notice carries the portal's address and a one-time code, so the file, the
+    # objection form and repair are one step away; for a paper letter it is the only way in.
+    # The code itself is minted when the notice goes out (issue_copy), not stored.
+    letter.sign_in = (reg.settings.portal_url, CODE_SLOT)
     return _insert_ignore(
         conn,
         {
@@ -255,7 +263,7 @@ def notice_dict(n: Any, full: bool = False) -> dict[str, Any]:
         "attempts": n.attempts,
     }
     if full:
-        out["body_text"] = n.body_text
+        out["body_text"] = with_code(n.body_text, HIDDEN_CODE)
     return out
 
 
@@ -275,3 +283,13 @@ def get_notice(reg: Registry, notice_id: int) -> Any:
     if n is None:
         raise NotFound(f"notice {notice_id} does not exist")
     return n
+
+
+def issue_copy(reg: Registry, n: Any) -> tuple[str, str]:
+    """The notice's text and HTML as they leave the registry (sent or printed), with a new
+    one-time code for its subject in the slot (``letter_codes``, valid 60 days)."""
+    if CODE_SLOT not in n.body_text and CODE_SLOT not in n.body_html:
+        return n.body_text, n.body_html
+    with reg.engine.begin() as conn:
+        code = letter_codes.issue(conn, reg, n.subject_id)
+    return with_code(n.body_text, code), with_code(n.body_html, code)

@@ -171,7 +171,7 @@ def notice_pdf(request: Request, reg: RegistryDep, notice_id: int) -> Response:
     except Forbidden:
         raise NotFound(f"notice {notice_id} does not exist") from None
     return Response(
-        letters.pdf(n.body_html),
+        letters.pdf(letters.with_code(n.body_html, letters.HIDDEN_CODE)),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="notice-{notice_id}.pdf"',
