@@ -309,6 +309,7 @@ def test_every_portal_form_needs_its_csrf_token(reg: Registry, sink: SmtpSink) -
                 "obligations_met": "yes",
             },
         ),
+        ("/me/cases/1/reconsider", {"statement": "x"}),
         ("/me/signout", {}),
     ]
     for url, data in forms:
@@ -513,3 +514,47 @@ def test_the_demo_citizen_has_a_letter_code_that_signs_in(reg: Registry) -> None
     c = demo_citizen(reg)
     assert c is not None and c.subject_id == WANG and c.name == "王伟"
     assert Browser(reg).sign_in(c.subject_id, c.code).status_code == 303
+
+
+def test_a_rejected_objection_goes_to_reconsideration_and_the_file_prints_as_pdf(
+    reg: Registry, clock: Clock
+) -> None:
+    api = TestClient(create_app(reg))
+    for level in ("first", "higher"):
+        rv = {"id": f"rv-{level}", "name": level, "body": "registry", "level": level}
+        assert api.post("/v1/reviewers", json=rv, headers=AUTH).status_code == 201
+    b = Browser(reg)
+    b.sign_in(WANG, letter_code(reg, WANG))
+    b.get("/me/object?authority=CAAC&case_number=CAAC-2026-0923")
+    r = b.post(
+        "/me/object",
+        {
+            "authority": "CAAC",
+            "case_number": "CAAC-2026-0923",
+            "grounds": "wrong_data",
+            "statement": "日期不对",
+        },
+    )
+    case_url = r.headers["location"].split("?")[0]
+    case_id = int(case_url.rsplit("/", 1)[1])
+    r = api.post(
+        f"/v1/cases/{case_id}/decision",
+        headers=AUTH,
+        json={"reviewer": "rv-first", "outcome": "rejected", "reasons": "The date is right."},
+    )
+    assert r.status_code == 200, r.text
+    page = b.get(case_url)
+    assert 'id="case-state">已驳回' in page.text and "申请复核" in page.text
+    r = b.post(f"{case_url}/reconsider", {"statement": "请上级机关复核。"})
+    assert r.status_code == 303, r.text
+    page = b.get(r.headers["location"])
+    assert "复核" in page.text and "2026年" not in page.text  # the page shows ISO dates
+    # Only one's own case can be taken further.
+    zhou = Browser(reg)
+    zhou.sign_in(ZHOU, letter_code(reg, ZHOU))
+    zhou.get("/me/file")
+    assert zhou.post(f"{case_url}/reconsider", {"statement": "x"}).status_code == 404
+
+    pdf = b.get("/me/export.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert embeds_noto_cjk(pdf.content)

@@ -20,7 +20,14 @@ from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from socialcredit.dueprocess import evidence, letters, objections, repair, subject_access
+from socialcredit.dueprocess import (
+    evidence,
+    letters,
+    objections,
+    reconsideration,
+    repair,
+    subject_access,
+)
 from socialcredit.dueprocess.cases import get_case
 from socialcredit.dueprocess.outbox import get_notice
 from socialcredit.dueprocess.portal_labels import GROUNDS, SECTORS
@@ -180,6 +187,27 @@ def notice_pdf(request: Request, reg: RegistryDep, notice_id: int) -> Response:
     )
 
 
+@router.get("/export.pdf")
+def export_pdf(request: Request, reg: RegistryDep) -> Response:
+    """The whole file as a PDF to keep or print (the same read as the JSON export)."""
+    me = _me(request, reg)
+    if me is None:
+        return redirect("/me/signin")
+    d = subject_access.own_file(reg, me, None, export=True)
+    for n in d["notices"]:
+        n["body_text"] = letters.with_code(n["body_text"], letters.HIDDEN_CODE)
+    ctx = _ctx(reg, me, file=d, records=_records(d), categories=reg.pack.categories)
+    html = render(request, "portal/file_print.html", ctx).body
+    return Response(
+        letters.pdf(bytes(html).decode()),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="credit-file-{me}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 # --- objections with evidence ------------------------------------------------------------
 
 
@@ -275,6 +303,22 @@ def case_page(request: Request, reg: RegistryDep, case_id: int, filed: int = 0) 
     case = _own_case(reg, me, case_id)
     ctx = _ctx(reg, me, case=case, files=evidence.for_case(reg, case_id), filed=filed)
     return render(request, "portal/case.html", ctx)
+
+
+@router.post("/cases/{case_id}/reconsider")
+def reconsider(request: Request, reg: RegistryDep, case_id: int, statement: Text) -> Response:
+    """Take a rejected objection to a higher body, within the filing window."""
+    me = _me(request, reg)
+    if me is None:
+        return redirect("/me/signin")
+    case = _own_case(reg, me, case_id)
+    try:
+        new = reconsideration.file_reconsideration(reg, me, case_id, statement, "subject")
+    except (InvalidInput, Conflict) as e:
+        ctx = _ctx(reg, me, case=case, files=evidence.for_case(reg, case_id), filed=0)
+        ctx.update(error="reconsider", message=e.message, statement=statement)
+        return render(request, "portal/case.html", ctx, e.status)
+    return redirect(f"/me/cases/{new['id']}?filed=1")
 
 
 @router.get("/evidence/{evidence_id}")
