@@ -18,7 +18,7 @@ from typing import Any
 
 from socialcredit.domain.dueprocess import add_months
 from socialcredit.domain.restrictions import Assessment, Restriction, Status
-from socialcredit.dueprocess.portal_labels import SECTORS
+from socialcredit.dueprocess.portal_labels import SECTORS, category_name
 from socialcredit.runtime.registry import Registry
 from socialcredit.web import i18n
 
@@ -170,7 +170,7 @@ def record_letter(
     letter.add(
         _("What was recorded, and why"),
         _("Decision %(case)s of %(authority)s") % {"case": case_number, "authority": authority}
-        + (f": {cat.name}" if cat else ""),
+        + (f": {category_name(cat.name, cat.id, _)}" if cat else ""),
         _("Decided on %(day)s") % {"day": day(listing.decision_date, locale)} if listing else "",
         _("Legal basis: %(basis)s") % {"basis": listing.legal_basis} if listing else "",
         _("What changed: %(what)s") % {"what": what},

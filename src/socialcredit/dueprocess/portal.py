@@ -30,7 +30,7 @@ from socialcredit.dueprocess import (
 )
 from socialcredit.dueprocess.cases import get_case
 from socialcredit.dueprocess.outbox import get_notice
-from socialcredit.dueprocess.portal_labels import GROUNDS, SECTORS
+from socialcredit.dueprocess.portal_labels import CATEGORIES, GROUNDS, SECTORS
 from socialcredit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.runtime.registry import Registry
@@ -64,7 +64,13 @@ def _set_cookie(request: Request, reg: Registry, resp: Response, token: str, age
 
 
 def _ctx(reg: Registry, me: str | None, **more: Any) -> dict[str, Any]:
-    return {"citizen": me, "sectors": SECTORS, "grounds_names": GROUNDS, **more}
+    return {
+        "citizen": me,
+        "sectors": SECTORS,
+        "grounds_names": GROUNDS,
+        "category_names": CATEGORIES,
+        **more,
+    }
 
 
 # --- signing in ------------------------------------------------------------------------------
