@@ -58,7 +58,8 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F src/socialcredit/web/babel.cfg -o $(LOCALE)/messages.pot --no-location --omit-header --sort-output .
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete --width 100
 
-# Screenshots of each staff page in Chinese at 375 px and desktop width, kept in docs/screens/.
+# Screenshots of each staff page (375 px and desktop) and each citizen portal page (375 px) in
+# Chinese, kept in docs/screens/.
 screens: $(STAMP) services
 	SOCIALCREDIT_SCREENS_DIR=docs/screens $(BIN)/pytest -q tests/browser -k screenshots
 

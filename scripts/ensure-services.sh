@@ -23,6 +23,9 @@ fi
 if [ "${1:-}" = bench ] && ! command -v wrk >/dev/null; then
   need+=(wrk)  # bench/screening_http.py and bench/cluster.py drive the servers with it
 fi
+if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then
+  need+=(libpango-1.0-0 libpangoft2-1.0-0)  # WeasyPrint: PDF letters (dueprocess/letters.py)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -167,6 +167,8 @@ def serve(
             out.print(f"operator token (this run only): [bold]{reg.settings.operator_token}[/]")
         h = host or reg.settings.host
         p = port or reg.settings.port
+        if demo_keys:
+            _print_demo_citizen(reg, f"http://{h}:{p}/me")
         out.print(
             f"serving on http://{h}:{p}  (API docs: http://{h}:{p}/docs)  "
             f"({options['loop']} + {options['http']})"
@@ -241,6 +243,16 @@ def _serve_workers(reg: Any, host: str, port: int, workers: int, options: dict[s
     reg.engine.dispose()
     reg.read_engine.dispose()
     run_workers(host, port, workers, options)
+
+
+def _print_demo_citizen(reg: Any, portal: str) -> None:
+    """The citizen portal's address and a listed person with a letter code (issue 11)."""
+    from socialcredit.dueprocess.demo import demo_citizen
+
+    typer.echo(f"citizen portal: {portal}")
+    c = demo_citizen(reg)
+    if c is not None:
+        typer.echo(f"demo citizen {c.name}: ID {c.subject_id}, letter code {c.code} (60 days)")
 
 
 # Commands of each capability live in their own module, which exposes

@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="notices@registry.invalid", description="the sender of notices by email"
     )
+    portal_url: str = Field(
+        default="http://127.0.0.1:8000/me",
+        description="the citizen portal's address, printed in letters and mails",
+    )
+    registry_contact: str = Field(
+        default="the registry's service desk, registry.invalid",
+        description="whom a subject asks about a notice, printed in every letter and mail",
+    )
+    letter_locale: str = Field(
+        default="zh_Hans", description="the language of letters and mails (zh_Hans or en)"
+    )
     log_key_file: Path | None = Field(
         default=None,
         description="the transparency log's Ed25519 private key (PEM, made with mode 0600 on"

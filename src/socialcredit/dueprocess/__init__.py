@@ -13,5 +13,10 @@ Modules:
   ``case_queue`` (the operator's queue);
 - ``repair``, ``subject_access``, ``audit``; ``clock`` (timestamps as stored);
 - HTTP in ``case_routes`` and ``subject_routes``; the CLI in ``commands``; the demo's
-  ``mailcatcher``.
+  ``mailcatcher``;
+- the citizen portal (``/me`` pages, issue 11): ``portal`` with ``portal_labels``,
+  ``evidence`` (uploads checked by magic bytes, kept with their SHA-256) and
+  ``evidence_routes`` (for the case's reviewers), ``letter_codes`` (sign-in codes minted as
+  notices go out), ``demo`` (the demo citizen ``serve --demo-keys`` prints). See
+  ``docs/portal.md``.
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from socialcredit.domain.dueprocess import Reviewer
@@ -15,6 +15,7 @@ from socialcredit.dueprocess import (
     case_queue,
     cases,
     decisions,
+    letters,
     objections,
     outbox,
 )
@@ -112,7 +113,16 @@ def decide(case_id: DbId, body: DecisionIn, reg: RegistryDep, _: OperatorDep) ->
 @router.get("/notices/{notice_id}/letter", response_class=HTMLResponse)
 def letter(notice_id: DbId, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
     """The printable letter of a notice (for the serving authority)."""
-    return HTMLResponse(outbox.get_notice(reg, notice_id).body_html)
+    _, html = outbox.issue_copy(reg, outbox.get_notice(reg, notice_id))  # a new sign-in code
+    return HTMLResponse(html)
+
+
+@router.get("/notices/{notice_id}/letter.pdf", response_class=Response)
+def letter_pdf(notice_id: int, reg: RegistryDep, _: OperatorDep) -> Response:
+    """The letter as PDF (WeasyPrint, A4, CJK fonts), for the serving authority to print."""
+    _, html = outbox.issue_copy(reg, outbox.get_notice(reg, notice_id))  # a new sign-in code
+    body = letters.pdf(html)
+    return Response(body, media_type="application/pdf")
 
 
 @router.get("/audit/verify")

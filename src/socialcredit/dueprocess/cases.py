@@ -24,7 +24,7 @@ from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType, Record, RecordState
 from socialcredit.domain.restrictions import Listing
 from socialcredit.dueprocess.clock import naive_utc
-from socialcredit.dueprocess.letters import Letter
+from socialcredit.dueprocess.letters import Letter, gettext_for
 from socialcredit.errors import Conflict, NotFound
 from socialcredit.integrity import log_rows
 from socialcredit.runtime.registry import Registry
@@ -136,10 +136,23 @@ def open_case(conn: Connection, case_id: int) -> Any:
 
 
 def case_letter(reg: Registry, name: str, title: str, *sections: tuple[str, list[str]]) -> Any:
-    letter = Letter(title, f"Dear {name or 'subject'},", [])
+    """A case's letter; ``title`` and ``sections`` already in ``settings.letter_locale``
+    (``_ = letter_gettext(reg)``). ``outbox.queue`` puts the registry's name on it."""
+    letter = Letter(
+        title,
+        name=name,
+        locale=reg.settings.letter_locale,
+        contact=reg.settings.registry_contact,
+        dated=reg.today(),
+    )
     for head, lines in sections:
         letter.add(head, *lines)
     return letter
+
+
+def letter_gettext(reg: Registry) -> Any:
+    """``_`` in the letters' language, for composing a case's letter."""
+    return gettext_for(reg.settings.letter_locale)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -255,11 +255,11 @@ def notices_letter(
 ) -> None:
     """Print a notice's letter as HTML (``--printed`` records that it went to print)."""
     from socialcredit.dueprocess.delivery import mark_letter
-    from socialcredit.dueprocess.outbox import get_notice
+    from socialcredit.dueprocess.outbox import get_notice, issue_copy
 
     with errors():
         reg = cli_registry()
-        typer.echo(get_notice(reg, notice_id).body_html)
+        typer.echo(issue_copy(reg, get_notice(reg, notice_id))[1])  # with a new sign-in code
         if printed:
             mark_letter(reg, notice_id, "sent", "operator")
 

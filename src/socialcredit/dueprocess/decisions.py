@@ -22,11 +22,13 @@ from socialcredit.dueprocess.cases import (
     append_record_event,
     case_letter,
     get_case,
+    letter_gettext,
     mark_changed,
     open_case,
     own_record,
 )
 from socialcredit.dueprocess.clock import naive_utc
+from socialcredit.dueprocess.letters import day
 from socialcredit.errors import Forbidden, InvalidInput
 from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
@@ -159,22 +161,31 @@ def decide(
             )
         )
         mark_changed(conn, reg, {row.subject_id, stored.legal_representative_id}, row.kind)
+        _ = letter_gettext(reg)
+        loc = reg.settings.letter_locale
+        outcome = _("upheld") if out is dp.Outcome.UPHELD else _("rejected")
         lines = [
-            f"Decision: {out.value} on {today.isoformat()} by reviewer {rv.id} ({rv.body})",
-            f"Reasons: {reasons.strip()}",
+            _("Decision: %(outcome)s on %(day)s by reviewer %(reviewer)s (%(body)s)")
+            % {"outcome": outcome, "day": day(today, loc), "reviewer": rv.id, "body": rv.body},
+            _("Reasons: %(reasons)s") % {"reasons": reasons.strip()},
         ]
         if out is dp.Outcome.UPHELD and correction:
-            lines.append(f"The record has been corrected: {correction}.")
+            lines.append(_("The record has been corrected: %(fields)s.") % {"fields": correction})
         elif out is dp.Outcome.UPHELD:
             lines.append(
-                "The record has been withdrawn; the measures it caused are lifted from today "
-                "in every sector."
+                _(
+                    "The record has been withdrawn; the measures it caused are lifted from today "
+                    "in every sector."
+                )
             )
         elif row.kind == "objection":
             last = dp.reconsideration_filing_ends(reg.pack, today)
             lines.append(
-                f"You may ask for reconsideration by a higher body until {last.isoformat()} "
-                "(POST /v1/me/reconsiderations); the listing stays in force meanwhile."
+                _(
+                    "You may ask for reconsideration by a higher body until %(day)s, on the "
+                    "portal; the listing stays in force meanwhile."
+                )
+                % {"day": day(last, loc)}
             )
         outbox.queue(
             conn,
@@ -183,9 +194,10 @@ def decide(
             kind=f"{row.kind}_decided",
             letter=case_letter(
                 reg,
-                stored.subject_name,
-                f"Decision on your {row.kind} {case_id}: {out.value}",
-                ("The decision", lines),
+                "",  # outbox.queue names the subject as the registry does
+                _("Decision on your case %(id)s: %(outcome)s")
+                % {"id": case_id, "outcome": outcome},
+                (_("The decision"), lines),
             ),
             dedupe_key=f"case:{case_id}:decided",
             record=ref,

@@ -25,7 +25,13 @@ from typing import Any
 from sqlalchemy import select, update
 
 from socialcredit.dueprocess.clock import naive_utc
-from socialcredit.dueprocess.outbox import get_notice, notice_dict, plan, queue_letter_copy
+from socialcredit.dueprocess.outbox import (
+    get_notice,
+    issue_copy,
+    notice_dict,
+    plan,
+    queue_letter_copy,
+)
 from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import notices
@@ -70,8 +76,9 @@ def email_message(reg: Registry, n: Any) -> EmailMessage:
     msg["Message-ID"] = n.message_id
     msg["Date"] = format_datetime(n.created_at.replace(tzinfo=dt.UTC))
     msg["X-Notice-Id"] = str(n.id)
-    msg.set_content(n.body_text)
-    msg.add_alternative(n.body_html, subtype="html")
+    text, html = issue_copy(reg, n)  # the sign-in code is minted as the mail goes out
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
     return msg
 
 

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType
-from socialcredit.dueprocess import outbox
+from socialcredit.dueprocess import evidence, outbox
 from socialcredit.dueprocess.assignment import auto_assign
 from socialcredit.dueprocess.cases import (
     append_record_event,
     case_letter,
     get_case,
+    letter_gettext,
     mark_changed,
     own_record,
 )
 from socialcredit.dueprocess.clock import naive_utc
+from socialcredit.dueprocess.evidence import Upload
+from socialcredit.dueprocess.letters import day
+from socialcredit.dueprocess.portal_labels import GROUNDS
 from socialcredit.errors import Conflict, InvalidInput
 from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
@@ -38,8 +42,13 @@ def file_objection(
     statement: str,
     documents: list[str],
     filed_by: str,
+    *,
+    attachments: list[tuple[Upload, str]] | None = None,
 ) -> dict[str, Any]:
-    """File an objection to one of the subject's records; SLA from ``deadlines``."""
+    """File an objection to one of the subject's records; SLA from ``deadlines``.
+
+    ``attachments`` (checked by :func:`dueprocess.evidence.check`) are stored in the same
+    transaction as the case and named in its ``documents``."""
     try:
         g = dp.Grounds(grounds)
     except ValueError:
@@ -92,6 +101,13 @@ def file_objection(
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
+        if attachments:
+            refs = evidence.store(
+                conn, reg, subject_id=sid, case_id=cid, checked=attachments, uploaded_by=filed_by
+            )
+            conn.execute(
+                update(cases).where(cases.c.id == cid).values(documents=[*documents, *refs])
+            )
         if suspends:
             append_record_event(
                 conn,
@@ -105,11 +121,15 @@ def file_objection(
             mark_changed(conn, reg, {sid}, "objection")
         reviewer = auto_assign(conn, cid)
         name = f.subject.name if f.subject else ""
+        _ = letter_gettext(reg)
+        loc = reg.settings.letter_locale
         hold = (
-            "Filed within the publicity period: the restriction will not start before the "
-            "objection is decided."
+            _(
+                "Filed within the publicity period: the restriction will not start before the "
+                "objection is decided."
+            )
             if suspends
-            else "The record stays in force while the objection is reviewed."
+            else _("The record stays in force while the objection is reviewed.")
         )
         outbox.queue(
             conn,
@@ -119,13 +139,14 @@ def file_objection(
             letter=case_letter(
                 reg,
                 name,
-                f"Objection {cid} received: record {authority}/{case_number}",
+                _("Objection %(id)s received: record %(ref)s")
+                % {"id": cid, "ref": f"{authority}/{case_number}"},
                 (
-                    "Your objection",
+                    _("Your objection"),
                     [
-                        f"Grounds: {g.value}",
-                        f"Filed on {today.isoformat()}",
-                        f"To be decided by {due.isoformat()}",
+                        _("Grounds: %(grounds)s") % {"grounds": _(GROUNDS[g.value])},
+                        _("Filed on %(day)s") % {"day": day(today, loc)},
+                        _("To be decided by %(day)s") % {"day": day(due, loc)},
                         hold,
                     ],
                 ),

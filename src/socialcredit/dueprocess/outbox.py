@@ -23,8 +23,17 @@ from typing import Any
 from sqlalchemy import Connection, literal, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from socialcredit.dueprocess import letter_codes
 from socialcredit.dueprocess.clock import naive_utc
-from socialcredit.dueprocess.letters import Letter, record_letter
+from socialcredit.dueprocess.letters import (
+    CODE_SLOT,
+    HIDDEN_CODE,
+    Letter,
+    day,
+    gettext_for,
+    record_letter,
+    with_code,
+)
 from socialcredit.integrity import audit, log_place, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
@@ -65,11 +74,22 @@ def queue(
     about) is in the transparency log and how to check it (:func:`_log_section`)."""
     _log_section(conn, letter, record, logged)
     s = conn.execute(
-        select(t.subjects.c.contact_email).where(t.subjects.c.id == subject_id)
+        select(t.subjects.c.contact_email, t.subjects.c.name).where(t.subjects.c.id == subject_id)
     ).first()
     email = s.contact_email if s is not None else None
+    # Notices always name the subject as the registry does, whatever the composer was given
+    # (a record may name them otherwise: ingest warns of it).
+    letter.name = (s.name if s is not None else "") or letter.name
+    letter.subject_id = subject_id
+    if record and not letter.authority:
+        letter.authority = record[0]
     ch = channel or ("email" if email else "letter")
     now = naive_utc(reg.now())
+    # Every notice carries the portal's address and a one-time code, so the file, the
+    # objection form and repair are one step away; for a paper letter it is the only way in.
+    # The code itself is minted when the notice goes out (issue_copy), not stored.
+    if kind != "access_code":  # that mail is itself the code the subject asked for
+        letter.sign_in = (reg.settings.portal_url, CODE_SLOT)
     return _insert_ignore(
         conn,
         {
@@ -143,13 +163,18 @@ def queue_letter_copy(conn: Connection, reg: Registry, n: Any) -> None:
     )
 
 
+def _(s: str) -> str:  # marks the strings for the catalogue; translated in plan()
+    return s
+
+
 _WHAT = {
-    "listed": "you have been listed",
-    "fulfilled": "the obligation was reported performed; the measures end",
-    "withdrawn": "the record was withdrawn; the measures end",
-    "corrected": "the record's data were corrected",
-    "repaired": "credit repair was granted; publication, sharing and the measures stop",
+    "listed": _("you have been listed"),
+    "fulfilled": _("the obligation was reported performed; the measures end"),
+    "withdrawn": _("the record was withdrawn; the measures end"),
+    "corrected": _("the record's data were corrected"),
+    "repaired": _("credit repair was granted; publication, sharing and the measures stop"),
 }
+_ON = _("%(what)s on %(day)s")
 
 
 def plan(reg: Registry, limit: int = 500) -> int:
@@ -199,12 +224,24 @@ def plan(reg: Registry, limit: int = 500) -> int:
         if ev.subject_id not in files:
             files[ev.subject_id] = subject_file(reg, ev.subject_id)
         f = files[ev.subject_id]
-        what = _WHAT[ev.type] + (f" ({ev.reason})" if ev.reason else "")
-        what += f" on {ev.event_date.isoformat()}"
+        loc = reg.settings.letter_locale
+        tr = gettext_for(loc)
+        what = tr(_WHAT[ev.type]) + (f" ({ev.reason})" if ev.reason else "")
+        what = tr(_ON) % {"what": what, "day": day(ev.event_date, loc)}
+        # The registry's name, never the one on the authority's record (they may differ:
+        # ingest warns, see registry/ingest/plan.py:check_names).
         name = f.subject.name if f.subject else ""
-        planned.append(
-            (ev, record_letter(reg, name, f.assessment, ev.authority, ev.case_number, what))
+        letter = record_letter(
+            reg,
+            name,
+            f.assessment,
+            ev.authority,
+            ev.case_number,
+            what,
+            subject_id=ev.subject_id,
+            locale=loc,
         )
+        planned.append((ev, letter))
     queued = 0
     with reg.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -260,7 +297,7 @@ def notice_dict(n: Any, full: bool = False) -> dict[str, Any]:
         "attempts": n.attempts,
     }
     if full:
-        out["body_text"] = n.body_text
+        out["body_text"] = with_code(n.body_text, HIDDEN_CODE)
     return out
 
 
@@ -280,3 +317,13 @@ def get_notice(reg: Registry, notice_id: int) -> Any:
     if n is None:
         raise NotFound(f"notice {notice_id} does not exist")
     return n
+
+
+def issue_copy(reg: Registry, n: Any) -> tuple[str, str]:
+    """The notice's text and HTML as they leave the registry (sent or printed), with a new
+    one-time code for its subject in the slot (``letter_codes``, valid 60 days)."""
+    if CODE_SLOT not in n.body_text and CODE_SLOT not in n.body_html:
+        return n.body_text, n.body_html
+    with reg.engine.begin() as conn:
+        code = letter_codes.issue(conn, reg, n.subject_id)
+    return with_code(n.body_text, code), with_code(n.body_html, code)

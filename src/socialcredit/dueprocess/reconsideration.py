@@ -14,8 +14,9 @@ from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.identity import parse_subject_id
 from socialcredit.dueprocess import outbox
 from socialcredit.dueprocess.assignment import auto_assign
-from socialcredit.dueprocess.cases import case_letter, get_case
+from socialcredit.dueprocess.cases import case_letter, get_case, letter_gettext
 from socialcredit.dueprocess.clock import naive_utc
+from socialcredit.dueprocess.letters import day
 from socialcredit.errors import Conflict, InvalidInput, NotFound
 from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
@@ -68,6 +69,7 @@ def file_reconsideration(
             ).inserted_primary_key[0]  # type: ignore[index]
         )
         reviewer = auto_assign(conn, cid)
+        _ = letter_gettext(reg)
         outbox.queue(
             conn,
             reg,
@@ -76,12 +78,14 @@ def file_reconsideration(
             letter=case_letter(
                 reg,
                 "",
-                f"Reconsideration {cid} received (objection {p.id})",
+                _("Reconsideration %(id)s received (objection %(parent)s)")
+                % {"id": cid, "parent": p.id},
                 (
-                    "Your request",
+                    _("Your request"),
                     [
-                        f"To be decided by {due.isoformat()}",
-                        "The listing stays in force meanwhile.",
+                        _("To be decided by %(day)s")
+                        % {"day": day(due, reg.settings.letter_locale)},
+                        _("The listing stays in force meanwhile."),
                     ],
                 ),
             ),

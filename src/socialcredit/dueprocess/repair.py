@@ -21,8 +21,15 @@ from sqlalchemy import insert
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType
 from socialcredit.dueprocess import outbox
-from socialcredit.dueprocess.cases import append_record_event, get_case, mark_changed, own_record
-from socialcredit.dueprocess.letters import Letter
+from socialcredit.dueprocess.cases import (
+    append_record_event,
+    case_letter,
+    get_case,
+    letter_gettext,
+    mark_changed,
+    own_record,
+)
+from socialcredit.dueprocess.letters import day
 from socialcredit.errors import InvalidInput
 from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
@@ -88,16 +95,23 @@ def apply_for_repair(
             reason=f"repair case {cid}",
         )
         mark_changed(conn, reg, {sid, st.record.legal_representative_id or ""}, "repair")
-        letter = Letter(
-            f"Credit repair granted: record {authority}/{case_number}",
-            f"Dear {st.record.subject_name},",
-        )
-        letter.add(
-            "Repair",
-            f"Granted on {today.isoformat()} (case {cid}).",
-            "Publication and sharing of the record stop, and the restrictions linked to it are "
-            "lifted from today in every sector.",
-            f"Your public credit commitment: {commitment.strip()}",
+        _ = letter_gettext(reg)
+        letter = case_letter(
+            reg,
+            "",  # outbox.queue names the subject as the registry does, not as the record does
+            _("Credit repair granted: record %(ref)s") % {"ref": f"{authority}/{case_number}"},
+            (
+                _("Repair"),
+                [
+                    _("Granted on %(day)s (case %(id)s).")
+                    % {"day": day(today, reg.settings.letter_locale), "id": cid},
+                    _(
+                        "Publication and sharing of the record stop, and the restrictions "
+                        "linked to it are lifted from today in every sector."
+                    ),
+                    _("Your public credit commitment: %(text)s") % {"text": commitment.strip()},
+                ],
+            ),
         )
         outbox.queue(
             conn,

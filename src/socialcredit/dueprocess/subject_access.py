@@ -109,12 +109,16 @@ def _queue_code(conn: Connection, reg: Registry, sid: str, code: str) -> None:
     from socialcredit.dueprocess.outbox import queue
 
     minutes = int(CODE_TTL.total_seconds() // 60)
-    letter = Letter(
-        "Your one-time code for your credit file",
+    # Chinese first, with the English beside it: the code is what the reader needs, in either.
+    letter = Letter("您的信用档案一次性验证码 / Your one-time code for your credit file")
+    letter.add(
+        "一次性验证码 / One-time code",
+        f"您的一次性验证码是 {code}，{minutes} 分钟内有效。",
         f"Your one-time code is {code}. It is valid for {minutes} minutes.",
     )
     letter.add(
-        "If you did not ask for it",
+        "如果不是您本人申请 / If you did not ask for it",
+        "没有您的身份证号码和本邮件，任何人都无法使用此验证码，您无需处理。",
         "Nobody can use it without your ID and this email; you need do nothing.",
     )
     key = f"access_code:{sid}:{secrets.token_hex(8)}"

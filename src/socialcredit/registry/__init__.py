@@ -21,7 +21,7 @@ from socialcredit.registry.feed import (
 )
 from socialcredit.registry.ingest import IngestReport, ingest_file, ingest_table
 from socialcredit.registry.regions import PROVINCES, Regions, load_regions
-from socialcredit.registry.subjects import decision_dict, subject_file
+from socialcredit.registry.subjects import decision_dict, name_mismatches, subject_file
 
 __all__ = [
     "PROVINCES",
@@ -35,6 +35,7 @@ __all__ = [
     "ingest_file",
     "ingest_table",
     "load_regions",
+    "name_mismatches",
     "note_change",
     "add_authority",
     "reference_authorities",

@@ -110,6 +110,14 @@ def ingest(
     all_or_nothing: Annotated[
         bool, typer.Option("--all-or-nothing", help="reject the whole batch on any bad line")
     ] = False,
+    strict_names: Annotated[
+        bool,
+        typer.Option(
+            "--strict-names",
+            help="refuse a line whose name differs from the registry's name for its ID "
+            "(default: accept it with a warning and flag it)",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and commit a batch of records; bad lines are reported, good lines go in."""
@@ -151,6 +159,7 @@ def ingest(
                 progress=written,
                 read_progress=read,
                 stage=stage,
+                strict_names=strict_names,
             )
             bar.update(task, description="done", total=size, completed=size, lines=report.lines)
         _print_report(report, as_json)
@@ -200,6 +209,37 @@ def _print_report(report: Any, as_json: bool) -> None:
         err.print(f"  ... and {len(report.warnings) - 50} more (use --json for all)")
 
 
+@subject_app.command("mismatches")
+def subject_mismatches(
+    authority: Annotated[
+        str | None, typer.Option("--authority", help="only this authority's records")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Records whose name differs from the registry's name for their ID (accepted at ingest
+    with a warning): the clerk checks the ID or sends a corrected event."""
+    from socialcredit.registry.subjects import name_mismatches
+
+    with errors(as_json):
+        rows = name_mismatches(cli_registry(), authority=authority)
+        if as_json:
+            print_json(rows)
+            return
+        show_table(
+            ("record", "ID", "name on the record", "registry's name"),
+            [
+                (
+                    escape(f"{r['authority']}/{r['case_number']}"),
+                    r["subject_id"],
+                    escape(r["record_name"]),
+                    escape(r["registry_name"]),
+                )
+                for r in rows
+            ],
+            title="Name mismatches",
+        )
+
+
 @subject_app.command("show")
 def subject_show(
     subject_id: Annotated[str, typer.Argument(help="a resident ID or credit code")],
@@ -232,7 +272,8 @@ def subject_show(
             ("record", "category", "decided", "events"),
             [
                 (
-                    escape(f"{r['authority']}/{r['case_number']}"),
+                    escape(f"{r['authority']}/{r['case_number']}")
+                    + (" [yellow](name differs)[/]" if r.get("name_differs") else ""),
                     r["category"],
                     r["decision_date"],
                     "\n".join(f"{e['type']} {e['date']}" for e in r["events"]),

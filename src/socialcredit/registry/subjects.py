@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ class SubjectFile:
             "as_of": a.on.isoformat(),
             "rulepack_version": a.rulepack_version,
             "calendar": self.calendar_source,
-            "records": [_state(st) for st in self.states],
+            "records": [_state(st, s.name if s else None) for st in self.states],
             "listings": [
                 {
                     "record": str(x.ref),
@@ -69,9 +70,18 @@ def _d(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _state(st: RecordState) -> dict[str, Any]:
+def comparable_name(name: str | None) -> str:
+    """A name as ingest compares it (``ingest/plan.py:check_names``): NFKC, no whitespace."""
+    return "".join(unicodedata.normalize("NFKC", name or "").split())
+
+
+def _state(st: RecordState, registry_name: str | None) -> dict[str, Any]:
+    theirs = comparable_name(st.record.subject_name)
     return {
         **record_to_dict(st.record),
+        # The authority's record names the subject otherwise than the registry does: flagged
+        # for the clerk; notices use the registry's name.
+        "name_differs": bool(theirs and registry_name and theirs != comparable_name(registry_name)),
         "fulfilled_on": _d(st.fulfilled_on),
         "withdrawn_on": _d(st.withdrawn_on),
         "withdrawal_reason": st.withdrawal_reason,
@@ -157,3 +167,35 @@ def check(reg: Registry, raw_id: str, sector: str, on: dt.date | None = None) ->
     day = on or reg.today()
     _, events = _events(reg, sid)
     return assess(sid, events, reg.pack, day, reg.calendar).decide(sector)
+
+
+def name_mismatches(reg: Registry, *, authority: str | None = None) -> list[dict[str, Any]]:
+    """Records whose name differs from the registry's name for their subject (the clerk's
+    table of mismatches), by authority and case number."""
+    from sqlalchemy import select
+
+    from socialcredit.store import tables as t
+
+    r, s = t.records.c, t.subjects.c
+    q = (
+        select(r.authority, r.case_number, r.subject_id, r.subject_name, s.name, r.decision_date)
+        .join(t.subjects, s.id == r.subject_id)
+        .where(r.subject_name != s.name)
+        .order_by(r.authority, r.case_number)
+    )
+    if authority:
+        q = q.where(r.authority == authority)
+    with reg.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [
+        {
+            "authority": x.authority,
+            "case_number": x.case_number,
+            "subject_id": x.subject_id,
+            "record_name": x.subject_name,
+            "registry_name": x.name,
+            "decision_date": str(x.decision_date)[:10],
+        }
+        for x in rows
+        if comparable_name(x.subject_name) != comparable_name(x.name)
+    ]

@@ -80,6 +80,10 @@ class _Subjects:
     def get(self, subject_id: str) -> Subject | None:
         return self._db.subjects.get(subject_id)
 
+    def names(self, subject_ids: Sequence[str]) -> dict[str, str]:
+        got = self._db.subjects
+        return {i: got[i].name or "" for i in subject_ids if i in got}
+
     def count(self) -> int:
         return len(self._db.subjects)
 

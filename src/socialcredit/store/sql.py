@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -78,6 +78,14 @@ class SqlSubjects:
         before = self.count()
         _insert_absent_subjects(self._c, rows)
         return self.count() - before
+
+    def names(self, subject_ids: Sequence[str]) -> dict[str, str]:
+        c, out = t.subjects.c, {}
+        ids = list(subject_ids)
+        for lo in range(0, len(ids), 5000):  # under SQLite's bound-parameter limit
+            q = select(c.id, c.name).where(c.id.in_(ids[lo : lo + 5000]))
+            out.update({str(r.id): str(r.name or "") for r in self._c.execute(q)})
+        return out
 
     def get(self, subject_id: str) -> Subject | None:
         row = self._c.execute(select(t.subjects).where(t.subjects.c.id == subject_id)).first()

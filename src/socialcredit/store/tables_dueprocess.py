@@ -24,6 +24,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -148,4 +149,23 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_subject_id", "subject_id"),
+)
+
+# Evidence a subject attaches to an objection (the citizen portal): the bytes themselves, kept
+# with their SHA-256 so the subject and the reviewer can tell the file was not altered. Only
+# the subject (or their enterprise's representative) and the case's reviewer may read it.
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject_id", String(18), nullable=False),
+    Column("case_id", Integer, nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("media_type", String(32), nullable=False),  # application/pdf | image/jpeg | image/png
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_at", DateTime, nullable=False),  # UTC
+    Column("uploaded_by", String(64), nullable=False),
+    Index("ix_evidence_case_id", "case_id"),
 )

@@ -42,6 +42,8 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.screening.counter",  # the counter page (issue 12)
     "socialcredit.reports.dashboard_pages",  # the officials' dashboard (issue 12)
     "socialcredit.registry.register_routes",  # the public register (issue 12)
+    "socialcredit.dueprocess.portal",  # the citizen portal, /me (issue 11)
+    "socialcredit.dueprocess.evidence_routes",  # evidence for its reviewers (issue 11)
 )
 
 

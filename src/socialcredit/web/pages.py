@@ -39,7 +39,14 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from socialcredit.accounts.deps import check_csrf, optional_user, session_for_form
+from socialcredit.accounts import sessions
+from socialcredit.accounts.deps import (
+    check_csrf,
+    current_session,
+    optional_user,
+    session_for_form,
+    use_session,
+)
 from socialcredit.accounts.errors import (
     CsrfRefused,
     LockedOut,
@@ -103,6 +110,18 @@ def render(
     }
     html = environment(locale).get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code)
+
+
+def renew_form_session(request: Request) -> None:
+    """End the request's form session and start a new anonymous one (a new CSRF token).
+
+    For sign-ins that are not staff sign-ins (the citizen portal's): whatever a page planted
+    before is worthless after, and no staff session is made for someone who is not staff."""
+    reg = request.app.state.registry
+    old = current_session(request)
+    if old is not None:
+        sessions.end(reg, old.raw_id)
+    use_session(request, sessions.create(reg))
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -61,7 +61,69 @@ class Plan:
         return len(self.new_rows) + len(self.event_rows)
 
 
-def plan(uow: UnitOfWork, v: Validated) -> Plan:
+def _comparable(names: pa.Array) -> pa.Array:
+    """Names as compared: NFKC (full-width forms fold), no whitespace at all."""
+    nfkc = pc.utf8_normalize(pc.fill_null(names, ""), "NFKC")
+    return pc.replace_substring_regex(nfkc, r"\s+", "")
+
+
+def check_names(uow: UnitOfWork, v: Validated, *, strict: bool = False) -> int:
+    """Lines whose name differs from the registry's name for their ID; how many.
+
+    The registry's name is the stored subject's, or for an ID new to the registry the name on
+    the batch's first line about it (the one ``columns.subjects`` stores). A differing line is
+    accepted with a warning on its line (the record keeps the name as the authority sent it,
+    the subject's file flags it, notices use the registry's name), or with ``strict`` refused.
+    Set-wise: one look-up of the batch's distinct IDs, the comparison in Arrow.
+    """
+    t, chk = v.table, v.chk
+    rows = np.flatnonzero(~chk.bad)
+    if len(rows) == 0:
+        return 0
+    sel = pa.array(rows)
+    ids = v.ids.value.take(sel)
+    given = t.column("subject_name").combine_chunks().take(sel)
+    norm = _comparable(given)
+    named = as_np(pc.not_equal(norm, "")).astype(bool)
+    uniq = pc.unique(ids)
+    group = as_np(pc.index_in(ids, value_set=uniq)).astype(np.int64)
+    stored = uow.subjects.names(uniq.to_pylist())
+    # The first named line of each ID (np.unique keeps first positions, rows in line order).
+    first = np.full(len(uniq), -1, dtype=np.int64)
+    g_named = group[named]
+    ug, pos = np.unique(g_named, return_index=True)
+    first[ug] = np.flatnonzero(named)[pos]
+    reg_raw = [
+        stored.get(u, "") if u in stored else (given[int(f)].as_py() if f >= 0 else "")
+        for u, f in zip(uniq.to_pylist(), first.tolist(), strict=True)
+    ]
+    reg_norm = _comparable(pa.array(reg_raw, type=pa.string()))
+    expected = reg_norm.take(pa.array(group))
+    differs = named & as_np(pc.not_equal(norm, expected)).astype(bool)
+    differs &= as_np(pc.not_equal(expected, "")).astype(bool)
+    for j in np.flatnonzero(differs).tolist():
+        i, name, theirs = int(rows[j]), given[j].as_py(), reg_raw[int(group[j])]
+        if strict:
+            chk.add(
+                i,
+                "subject_name",
+                f"differs from the registry's name for this ID ({theirs}); refused "
+                "(strict names): check the ID, or correct the name",
+                name,
+            )
+        else:
+            chk.warn(
+                i,
+                "subject_name",
+                f"differs from the registry's name for this ID ({theirs}); accepted and "
+                "flagged; notices use the registry's name",
+                name,
+            )
+    return int(differs.sum())
+
+
+def plan(uow: UnitOfWork, v: Validated, *, strict_names: bool = False) -> Plan:
+    check_names(uow, v, strict=strict_names)
     t, chk = v.table, v.chk
     n = t.num_rows
     rows = np.arange(n, dtype=np.int64)

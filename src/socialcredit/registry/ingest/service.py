@@ -94,6 +94,7 @@ def _ingest(
     progress: Progress | None,
     stage: Stage | None = None,
     log: bool = True,
+    strict_names: bool = False,
 ) -> IngestReport:
     def say(what: str) -> None:
         if stage is not None:
@@ -116,7 +117,7 @@ def _ingest(
         authorities = {a.code: a.categories for a in uow.authorities.list()}
         say("validating")
         v = validate(parsed, pack, authorities, today)
-        p = plan(uow, v)
+        p = plan(uow, v, strict_names=strict_names)
         problems = _by_line([*parsed.problems, *v.chk.problems])
         if problems and all_or_nothing:
             raise BatchRejected(
@@ -204,6 +205,7 @@ def ingest_bytes(
     progress: Progress | None = None,
     stage: Stage | None = None,
     log: bool = True,
+    strict_names: bool = False,
 ) -> IngestReport:
     """Ingest a file's content in ``fmt`` (jsonl, csv or parquet) as one batch.
 
@@ -224,6 +226,7 @@ def ingest_bytes(
         progress=progress,
         stage=stage,
         log=log,
+        strict_names=strict_names,
     )
 
 
@@ -255,6 +258,7 @@ def ingest_file(
     read_progress: ReadProgress | None = None,
     stage: Stage | None = None,
     log: bool = True,
+    strict_names: bool = False,
 ) -> IngestReport:
     """Ingest one record file as one batch (format from the extension unless ``fmt``).
 
@@ -280,6 +284,7 @@ def ingest_file(
         progress=progress,
         stage=stage,
         log=log,
+        strict_names=strict_names,
     )
 
 
@@ -292,6 +297,7 @@ def ingest_table(
     today: dt.date,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
+    strict_names: bool = False,
 ) -> IngestReport:
     """Ingest an in-memory Arrow table with the file format's columns (row i is line i+1)."""
     sink = pa.BufferOutputStream()
@@ -311,4 +317,5 @@ def ingest_table(
         today=today,
         all_or_nothing=all_or_nothing,
         progress=progress,
+        strict_names=strict_names,
     )
