@@ -7,20 +7,19 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query, Security
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from socialcredit.domain.identity import parse_subject_id
 from socialcredit.dueprocess import objections, reconsideration, repair, subject_access
-from socialcredit.runtime.deps import RegistryDep
+from socialcredit.runtime.deps import RegistryDep, subject_bearer
 
 router = APIRouter(prefix="/v1/me", tags=["subject"])
 
 
-def session(reg: RegistryDep, authorization: Annotated[str | None, Header()] = None) -> str:
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    return subject_access.session_subject(reg, token)
+def session(reg: RegistryDep, token: Annotated[str | None, Security(subject_bearer)] = None) -> str:
+    return subject_access.session_subject(reg, token or "")
 
 
 SessionDep = Annotated[str, Depends(session)]

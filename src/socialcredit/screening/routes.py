@@ -17,14 +17,14 @@ from contextlib import asynccontextmanager
 from typing import IO, Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.errors import InvalidInput, RegistryError
-from socialcredit.runtime.deps import OperatorDep
+from socialcredit.runtime.deps import OperatorDep, party_bearer, party_key
 from socialcredit.runtime.registry import Registry
 from socialcredit.runtime.server import freeze_heap
 from socialcredit.screening import api
@@ -80,11 +80,10 @@ RuntimeDep = Annotated[api.ScreeningRuntime, Depends(get_runtime)]
 
 async def relying_party(
     rt: RuntimeDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[str | None, Security(party_bearer)] = None,
+    x_api_key: Annotated[str | None, Security(party_key)] = None,
 ) -> KeyInfo:
-    key = x_api_key or (authorization or "").removeprefix("Bearer ").strip() or None
-    return rt.authenticate(key)
+    return rt.authenticate(x_api_key or bearer)
 
 
 PartyDep = Annotated[KeyInfo, Depends(relying_party)]
@@ -151,10 +150,11 @@ class ScreeningOut(BaseModel):
     "/v1/screenings",
     responses={200: {"model": ScreeningOut}},
     openapi_extra={
+        "security": [{party_key.scheme_name: []}, {party_bearer.scheme_name: []}],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": ScreeningIn.model_json_schema()}},
-        }
+        },
     },
 )
 async def screen(request: Request) -> JSONResponse:
