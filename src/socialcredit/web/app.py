@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import swagger_ui_bundle
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from socialcredit import __version__
 from socialcredit.dueprocess import audit
@@ -20,6 +20,7 @@ from socialcredit.errors import RegistryError
 from socialcredit.registry import subjects
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 from socialcredit.runtime.registry import Registry
+from socialcredit.web import openapi
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,15 @@ ROUTERS: tuple[str, ...] = (
 )
 
 
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
 def create_app(registry: Registry) -> FastAPI:
     app = FastAPI(
         title="socialcredit registry",
         version=__version__,
         description="A national social credit registry that is fast, explainable and fair.",
-        docs_url=None,  # served below from the installed swagger-ui bundle: no CDN
+        docs_url=None,  # served by web/openapi.py from the installed swagger-ui bundle: no CDN
         redoc_url=None,
     )
     app.state.registry = registry
@@ -48,10 +52,17 @@ def create_app(registry: Registry) -> FastAPI:
         StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
         name="swagger",
     )
+    openapi.install(app)
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(HTTPException)  # Starlette's own: no route (404), wrong method (405)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        body = {"error": code, "message": str(exc.detail).lower()}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -71,16 +82,6 @@ def create_app(registry: Registry) -> FastAPI:
         log.exception("unhandled error")
         body = {"error": "internal", "message": "internal error; it has been logged"}
         return JSONResponse(body, status_code=500)
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="socialcredit API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
-        )
 
     @app.get("/health", tags=["service"])
     def health(reg: RegistryDep) -> dict[str, Any]:

@@ -1,0 +1,149 @@
+"""The API's documentation: one error body documented on every operation, and the docs page.
+
+Error responses are not spelled out route by route. The app answers every error in one shape
+(:class:`ErrorBody`, mapped in ``web/app.py``), so :func:`install` adds them to the OpenAPI
+document from what each operation declares: 401 where it names a security scheme, 403 and 429
+where a relying party or a subject signs in, 404 where a path names something, 422 where there
+is any input, 500 everywhere. A route that can answer something more (a 409, a 404 without a
+path parameter) says so in its decorator with a description only; the body is filled in here.
+
+The docs page is Swagger UI 5 from the installed ``swagger-ui-bundle-v2`` (it reads OpenAPI 3.1;
+the 1.x bundle's 4.15 could not). The page has no inline script or style: its initialiser is
+served from ``/docs/init.js``, so it works under a content security policy of
+``default-src 'self'; img-src 'self' data:`` (the bundle's CSS draws its icons as ``data:``
+SVG images). Nothing is fetched from elsewhere at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+SWAGGER = "/static/swagger"  # where web/app.py mounts the bundle's files
+
+
+class ProblemOut(BaseModel):
+    """One thing wrong with one input."""
+
+    field: str = Field(description="the field (dotted path) or 'body', 'row', ...")
+    reason: str
+    value: str | None = Field(default=None, description="the value given, cut at 200 chars")
+    line: int | None = Field(default=None, description="the line or row of a file or manifest")
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers, whatever the status."""
+
+    error: str = Field(description="a stable code: not_found, invalid_input, unauthorized, ...")
+    message: str = Field(description="for a person to read")
+    problems: list[ProblemOut] = Field(
+        default_factory=list, description="per-field problems (input errors only)"
+    )
+
+
+DESCRIPTIONS: dict[int, str] = {
+    401: "No credentials, or not valid ones (`unauthorized`, `unauthenticated`)",
+    403: "Signed in, but not allowed this (`forbidden`): a sector not served, another's file",
+    404: "Nothing by that name or number (`not_found`)",
+    405: "The path exists, the method does not (`method_not_allowed`)",
+    409: "In conflict with what the registry holds (`conflict`, `calendar_missing`)",
+    422: "The input is invalid; `problems` names each field (`invalid_input`, ...)",
+    429: "Too many requests (`rate_limited`)",
+    500: "An internal error; it has been logged (`internal`)",
+}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+PARTY_SCHEMES = {"relyingPartyKey", "relyingPartyBearer"}
+
+
+def error_responses(op: dict[str, Any]) -> dict[int, str]:
+    """The error statuses an operation can answer, judged from what it declares."""
+    codes = {500: DESCRIPTIONS[500]}
+    params = op.get("parameters", [])
+    if params or "requestBody" in op:
+        codes[422] = DESCRIPTIONS[422]
+    if any(p.get("in") == "path" for p in params):
+        codes[404] = DESCRIPTIONS[404]
+    schemes = {name for req in op.get("security", []) for name in req}
+    if schemes:
+        codes[401] = DESCRIPTIONS[401]
+    if schemes & (PARTY_SCHEMES | {"subjectSession"}):
+        codes[403] = DESCRIPTIONS[403]
+        codes[429] = DESCRIPTIONS[429]
+    return codes
+
+
+def document_errors(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every operation's error responses as :class:`ErrorBody`, in place; returns ``doc``."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(body.pop("$defs", {}))
+    schemas["ErrorBody"] = body
+    for item in doc.get("paths", {}).values():
+        for op in item.values():
+            responses = op.setdefault("responses", {})
+            for code, text in error_responses(op).items():
+                responses.setdefault(str(code), {"description": text})
+            for code, resp in responses.items():
+                if code[0] in "45":  # FastAPI's own 422 (HTTPValidationError) is not ours
+                    resp["content"] = {"application/json": {"schema": ERROR_REF}}
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return doc
+
+
+def install(app: FastAPI) -> None:
+    """Serve the documented schema and the docs page (``/docs``, ``/docs/init.js``)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            app.openapi_schema = document_errors(doc)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(PAGE.format(title=app.title, swagger=SWAGGER))
+
+    @app.get("/docs/init.js", include_in_schema=False)
+    def docs_init() -> Response:
+        return Response(INIT_JS, media_type="text/javascript; charset=utf-8")
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}: API</title>
+<link rel="icon" type="image/png" href="{swagger}/favicon-32x32.png">
+<link rel="stylesheet" href="{swagger}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{swagger}/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+
+# No inline script: a content security policy of script-src 'self' lets this run.
+INIT_JS = """window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  persistAuthorization: false,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout"
+});
+"""
