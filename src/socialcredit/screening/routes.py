@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import IO, Annotated, Any
@@ -25,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from socialcredit.errors import InvalidInput, RegistryError
 from socialcredit.runtime.deps import OperatorDep, party_bearer, party_key
+from socialcredit.runtime.metrics import SCREENINGS
 from socialcredit.runtime.registry import Registry
 from socialcredit.runtime.server import freeze_heap
 from socialcredit.screening import api
@@ -170,7 +172,9 @@ async def screen(request: Request) -> JSONResponse:
     h = request.headers
     key = h.get("x-api-key") or (h.get("authorization") or "").removeprefix("Bearer ").strip()
     who = rt.authenticate(key or None)
-    return FastJSONResponse(rt.screen(who, parse_screening(await request.body())))
+    d = rt.screen(who, parse_screening(await request.body()))
+    SCREENINGS.add((d["sector"], d["decision"]))
+    return FastJSONResponse(d)
 
 
 @router.api_route("/v1/ping", methods=["GET", "POST"], include_in_schema=False)
@@ -300,6 +304,9 @@ def _render_error(n: int, kind: str) -> str:
 
 
 def _format(rows: Any, kind: str) -> str:
+    rows = list(rows)
+    for key, n in Counter((d["sector"], d["decision"]) for d in rows if "decision" in d).items():
+        SCREENINGS.add(key, n)
     if kind != "csv":
         return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in rows)
     buf = io.StringIO()

@@ -20,7 +20,7 @@ from socialcredit.errors import RegistryError
 from socialcredit.registry import subjects
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 from socialcredit.runtime.registry import Registry
-from socialcredit.web import openapi
+from socialcredit.web import metrics, openapi
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def create_app(registry: Registry) -> FastAPI:
         name="swagger",
     )
     openapi.install(app)
+    metrics.install(app, registry)
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
