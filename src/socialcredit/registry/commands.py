@@ -287,3 +287,48 @@ def calendar_show(as_json: JsonOpt = False) -> None:
             out.print(
                 f"official calendar ({d['source']}) for {span}; other years count weekdays only"
             )
+
+
+# --- subject find ---------------------------------------------------------------------------
+# Who is listed in a sector today (or about to be): for the README's point-of-sale example and
+# for operators, read through the restriction engine (registry/find.py), never raw SQL.
+
+
+@subject_app.command("find")
+def subject_find(
+    sector: Annotated[str, typer.Option(help="a sector of the rule pack, e.g. flight")],
+    listed: Annotated[
+        bool, typer.Option("--listed", help="a deny in force today (the default)")
+    ] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="a deny waiting for its publicity period to end")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many subjects")] = 20,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Subjects denied SECTOR today (--listed) or pending (--pending), newest records first:
+    name, ID, and when the restriction ends (or what ends it)."""
+    from socialcredit.errors import InvalidInput
+    from socialcredit.registry.find import find_subjects
+
+    with errors(as_json):
+        if listed and pending:
+            raise InvalidInput.one("pending", "--listed or --pending, not both")
+        reg = cli_registry()
+        found = find_subjects(reg, sector=sector, pending=pending, on=parse_date(on), limit=limit)
+        if as_json:
+            print_json([f.to_dict() for f in found])
+            return
+        state = "pending" if pending else "listed"
+        t = Table(title=f"Subjects {state} in {sector}")
+        t.add_column("ID", no_wrap=True)  # copied into a screening: never broken
+        for col in ("name", "from", "until", "reason"):
+            t.add_column(col, overflow="fold")
+        for f in found:
+            until = f.end.isoformat() if f.end else f.until_condition or "open-ended"
+            via = f" via {f.via}" if f.via else ""
+            t.add_row(f.subject_id, f.name or "", f.start.isoformat(), until, f.reason_code + via)
+        out.print(t)
+        if not found:
+            err.print(f"no subject is {state} in {sector}")
