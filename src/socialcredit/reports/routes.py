@@ -18,6 +18,7 @@ from socialcredit.errors import InvalidInput, NotFound
 from socialcredit.reports.charts import Chart, charts
 from socialcredit.reports.figures import build_report
 from socialcredit.reports.render import to_csv, to_html
+from socialcredit.reports.schemas import CSV, SVG, ReportOut
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.runtime.registry import Registry
 
@@ -77,7 +78,7 @@ def _page(reg: Registry, raw_year: str) -> tuple[str, dict[str, Chart]]:
         return hit[1], hit[2]
 
 
-@router.get("/{year}")
+@router.get("/{year}", response_model=ReportOut)
 def report_json(year: str, reg: RegistryDep) -> dict[str, Any]:
     """The transparency report for a year as JSON (totals, monthly tables, definitions)."""
     return report_for(reg, year)
@@ -90,7 +91,7 @@ def report_html(year: str, reg: RegistryDep) -> HTMLResponse:
     return HTMLResponse(_page(reg, year)[0])
 
 
-@router.get("/{year}/csv/{table}")
+@router.get("/{year}/csv/{table}", response_class=Response, responses=CSV)
 def report_csv(year: str, table: str, reg: RegistryDep) -> Response:
     """One table of the report as CSV."""
     rep = report_for(reg, year)
@@ -99,7 +100,7 @@ def report_csv(year: str, table: str, reg: RegistryDep) -> Response:
     return Response(to_csv(rep["tables"][table]), media_type="text/csv; charset=utf-8")
 
 
-@router.get("/{year}/charts/{name}.svg")
+@router.get("/{year}/charts/{name}.svg", response_class=Response, responses=SVG)
 def report_chart(year: str, name: str, reg: RegistryDep) -> Response:
     """One chart of the report as SVG."""
     svgs = _page(reg, year)[1]

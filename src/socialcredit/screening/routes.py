@@ -31,6 +31,7 @@ from socialcredit.runtime.registry import Registry
 from socialcredit.runtime.server import freeze_heap
 from socialcredit.screening import api
 from socialcredit.screening.parties import KeyInfo
+from socialcredit.screening.schemas import BATCH, IndexStatus
 
 CSV_FIELDS = (
     "row",
@@ -150,7 +151,12 @@ class ScreeningOut(BaseModel):
 
 @router.post(
     "/v1/screenings",
-    responses={200: {"model": ScreeningOut}},
+    response_model=ScreeningOut,
+    responses={
+        401: {"description": "No key, or not a valid one"},
+        403: {"description": "A sector the party does not serve"},
+        429: {"description": "Over the party's rate"},
+    },
     openapi_extra={
         "security": [{party_key.scheme_name: []}, {party_bearer.scheme_name: []}],
         "requestBody": {
@@ -184,7 +190,7 @@ async def ping() -> JSONResponse:
     return FastJSONResponse({"ok": True})
 
 
-@router.get("/v1/screening/status", tags=["operator"])
+@router.get("/v1/screening/status", tags=["operator"], response_model=IndexStatus)
 def status(rt: RuntimeDep, _: OperatorDep) -> dict[str, Any]:
     """How the index was built, its size, the feed marks and the log writer's count."""
     return {**rt.screener.stats(), "log_rows_written": rt.writer.written}
@@ -254,7 +260,7 @@ def _rows(body: IO[bytes], kind: str, sector: str | None) -> Iterator[api.Reques
         yield _row_of(d if isinstance(d, dict) else {}, sector, n)
 
 
-@router.post("/v1/screenings/batch")
+@router.post("/v1/screenings/batch", response_class=StreamingResponse, responses=BATCH)
 async def screen_batch(
     request: Request,
     rt: RuntimeDep,

@@ -21,6 +21,7 @@ from socialcredit.registry import subjects
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 from socialcredit.runtime.registry import Registry
 from socialcredit.web import metrics, openapi
+from socialcredit.web.schemas import Health, SubjectFileOut
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def create_app(registry: Registry) -> FastAPI:
         body = {"error": "internal", "message": "internal error; it has been logged"}
         return JSONResponse(body, status_code=500)
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], response_model=Health)
     def health(reg: RegistryDep) -> dict[str, Any]:
         """Liveness and what this server runs with."""
         return {
@@ -98,7 +99,7 @@ def create_app(registry: Registry) -> FastAPI:
             "today": reg.today().isoformat(),
         }
 
-    @app.get("/v1/subjects/{subject_id}", tags=["operator"])
+    @app.get("/v1/subjects/{subject_id}", tags=["operator"], response_model=SubjectFileOut)
     def subject_file(
         subject_id: str,
         reg: RegistryDep,

@@ -95,6 +95,28 @@ def document_errors(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def enum_sectors(node: Any, sectors: list[str]) -> None:
+    """Every ``sector`` field and parameter as an enum of the rule pack's sectors, in place
+    (the pack is data, loaded at start: the models cannot name its sectors themselves)."""
+    if isinstance(node, dict):
+        prop = node.get("properties", {}).get("sector")
+        if isinstance(prop, dict):
+            _enum(prop, sectors)
+        if node.get("in") == "query" and node.get("name") == "sector":
+            _enum(node.setdefault("schema", {}), sectors)
+        for v in node.values():
+            enum_sectors(v, sectors)
+    elif isinstance(node, list):
+        for v in node:
+            enum_sectors(v, sectors)
+
+
+def _enum(schema: dict[str, Any], sectors: list[str]) -> None:
+    for alt in schema.get("anyOf", [schema]):  # an optional field: the string branch
+        if alt.get("type") == "string":
+            alt["enum"] = sectors
+
+
 def install(app: FastAPI) -> None:
     """Serve the documented schema and the docs page (``/docs``, ``/docs/init.js``)."""
 
@@ -107,6 +129,7 @@ def install(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
+            enum_sectors(doc, sorted(app.state.registry.pack.sectors))
             app.openapi_schema = document_errors(doc)
         return app.openapi_schema
 
