@@ -7,18 +7,80 @@ printed as one clear message (what and where) with exit status 2, never as a tra
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from socialcredit.runtime.console import JsonOpt, cli_registry, errors, out, print_json
+from socialcredit import __version__
+from socialcredit.runtime.console import (
+    EXIT_CODES,
+    JsonOpt,
+    cli_registry,
+    errors,
+    out,
+    print_json,
+)
+from socialcredit.settings import Settings
+
+if TYPE_CHECKING:
+    from socialcredit.runtime.registry import Registry
+
+
+def _epilog() -> str:
+    """The settings (environment variables, with their defaults) and the exit codes; Click
+    keeps paragraphs apart at blank lines and rewraps each one, hence one per line."""
+    settings = [
+        f"{name}={'' if f.default is None else f.default}  ({f.description})"
+        for name, f in ((f"SOCIALCREDIT_{k.upper()}", f) for k, f in Settings.model_fields.items())
+    ]
+    return "\n\n".join(
+        [
+            "Settings come from the environment (defaults shown):",
+            *settings,
+            "SOCIALCREDIT_DEBUG=1  (print the traceback of an internal error)",
+            "Exit status:",
+            *(f"{code}  {what}" for code, what in EXIT_CODES.items()),
+        ]
+    )
+
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+    no_args_is_help=True,
+    add_completion=False,
+    help="A social credit registry: records from authorities become restrictions, relying "
+    "parties screen IDs, and subjects see their file and object. Start with `socialcredit "
+    "init`, then `socialcredit --help` for each command.",
+    epilog=_epilog(),
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+
+DEMO_CREDENTIALS = Path("var/demo-credentials.json")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"socialcredit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Options that come before any command."""
 
 
 @app.command()
@@ -47,11 +109,22 @@ def init(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="default from settings (127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="default from settings (8000)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="default: SOCIALCREDIT_HOST, else 127.0.0.1")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="default: SOCIALCREDIT_PORT, else 8000")] = None,
     demo_keys: Annotated[
-        bool, typer.Option("--demo-keys", help="(re)issue and print demo relying-party keys")
+        bool,
+        typer.Option(
+            "--demo-keys",
+            help="print the demo relying parties' keys and the operator token, issued once "
+            "and kept in --credentials for the next run",
+        ),
     ] = False,
+    credentials: Annotated[
+        Path,
+        typer.Option(help="where --demo-keys keeps the demo credentials (mode 0600)"),
+    ] = DEMO_CREDENTIALS,
     loop: Annotated[str, typer.Option(help="event loop: auto (uvloop), uvloop, asyncio")] = "auto",
     http: Annotated[
         str, typer.Option(help="HTTP parser: auto (httptools), httptools, h11")
@@ -69,14 +142,11 @@ def serve(
         raise typer.BadParameter(str(e)) from None
     with errors():
         reg = cli_registry(migrate=True)
-        if not reg.settings.operator_token:
+        if demo_keys:
+            _demo_credentials(reg, credentials)
+        elif not reg.settings.operator_token:
             reg.settings.operator_token = secrets.token_urlsafe(24)
             out.print(f"operator token (this run only): [bold]{reg.settings.operator_token}[/]")
-        if demo_keys:
-            from socialcredit.screening.parties import ensure_demo_parties
-
-            for k in ensure_demo_parties(reg):
-                typer.echo(f"demo relying party {k.party}: API key {k.key}")  # no wrapping
         h = host or reg.settings.host
         p = port or reg.settings.port
         out.print(
@@ -87,6 +157,33 @@ def serve(
         app = create_app(reg)
         app.state.freeze_heap = True  # once started: see runtime/server.py
         uvicorn.run(app, host=h, port=p, **options)
+
+
+def _demo_credentials(reg: Registry, path: Path) -> None:
+    """The demo's keys and operator token, the same on every run: read from ``path`` when it
+    is there (a key revoked since is replaced), written back (owner-only) when anything is
+    new, and printed unwrapped so they can be copied."""
+    from socialcredit.screening.parties import ensure_demo_parties
+
+    try:
+        kept = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        kept = {}
+    kept = kept if isinstance(kept, dict) else {}
+    token = reg.settings.operator_token or kept.get("operator_token") or secrets.token_urlsafe(24)
+    reg.settings.operator_token = token
+    keys = {k.party: k.key for k in ensure_demo_parties(reg, kept.get("api_keys") or {})}
+    now = {"operator_token": token, "api_keys": keys}
+    if now != kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(now, f, indent=2)
+        os.replace(tmp, path)
+    typer.echo(f"operator token: {token}  (kept in {path})")
+    for party, key in keys.items():
+        typer.echo(f"demo relying party {party}: API key {key}")  # no wrapping
 
 
 # Commands of each capability live in their own module, which exposes
@@ -100,6 +197,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.reports.commands",
     "socialcredit.screening.commands",
     "socialcredit.integrity.commands",
+    "socialcredit.accounts.commands",  # user add/list/disable/reset (issue 11)
 )
 
 

@@ -18,13 +18,15 @@ class Settings(BaseSettings):
     rulepack: Path | None = Field(
         default=None, description="a rule pack YAML file; the packaged reference pack if unset"
     )
-    timezone: str = "Asia/Shanghai"
+    timezone: str = Field(
+        default="Asia/Shanghai", description="IANA zone whose midnight ends a restriction"
+    )
     operator_token: str | None = Field(
         default=None,
         description="bearer token for operator routes; `serve` generates and prints one if unset",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="where `serve` listens")
+    port: int = Field(default=8000, description="the port `serve` listens on")
     clock: str | None = Field(
         default=None,
         description="tests and demos only: a fixed instant (ISO 8601, UTC if naive) or "
@@ -38,13 +40,41 @@ class Settings(BaseSettings):
         " county; 1 publishes every count",
     )
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
-    smtp_port: int = 1025
-    mail_from: str = "notices@registry.invalid"
+    smtp_port: int = Field(default=1025, description="the SMTP server's port")
+    mail_from: str = Field(
+        default="notices@registry.invalid", description="the sender of notices by email"
+    )
     log_key_file: Path | None = Field(
         default=None,
         description="the transparency log's Ed25519 private key (PEM, made with mode 0600 on"
         " first use, public half beside it as .pub); default log-key.pem beside a SQLite"
         " database, var/log-key.pem for PostgreSQL",
+    )
+    # --- accounts and pages (socialcredit.accounts) ---
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="a staff session ends after this long without a request"
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, description="a staff session ends this long after sign-in, in any case"
+    )
+    session_secret: str | None = Field(
+        default=None,
+        description="key that signs session cookies; unset = one kept in the database, so every"
+        " worker and node shares it",
+    )
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure cookies: unset = when the request came over https"
+    )
+    ratelimit_storage_url: str = Field(
+        default="memory://",
+        description="`limits` storage for login rate limits: memory:// (one process) or redis://",
+    )
+    login_limit_user: str = Field(
+        default="5 per 15 minutes",
+        description="failed sign-ins per account before it is locked until the window passes",
+    )
+    login_limit_ip: str = Field(
+        default="50 per 15 minutes", description="failed sign-ins per client address"
     )
 
     @field_validator("database_url")

@@ -36,8 +36,10 @@ def test_check_allows_and_denies_with_reasons(run: Run, records_file: Path) -> N
         run("check", DEFAULTER, "--sector", "rail.standard", "--on", "2026-06-01", "--json").stdout
     )
     assert std["decision"] == "allow"
-    clean = json.loads(run("check", CLEAN, "--sector", "flight", "--json").stdout)
+    clean = json.loads(run("check", SMOKER, "--sector", "flight", "--json").stdout)
     assert clean["decision"] == "allow" and clean["reasons"] == []
+    # as the screening API: an ID the registry does not hold is refused, not allowed
+    assert run("check", CLEAN, "--sector", "flight").returncode == 2
     rail = json.loads(
         run("check", SMOKER, "--sector", "rail.standard", "--on", "2026-06-01", "--json").stdout
     )

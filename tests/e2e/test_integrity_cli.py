@@ -9,8 +9,7 @@ import sqlite3
 
 from sqlalchemy import select
 
-from socialcredit.dueprocess import audit
-from socialcredit.integrity import append_leaves, leaf_payload
+from socialcredit.integrity import append_leaves, audit, leaf_payload
 from socialcredit.store import make_engine
 from socialcredit.store.tables_dueprocess import audit_log
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, delete, select, text, update
 
-from socialcredit.dueprocess import audit
 from socialcredit.integrity import (
     TableRows,
     Witness,
     WitnessAlarm,
     append_leaves,
+    audit,
     consistency_proof,
     inclusion_proof,
     leaf_payload,

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.identity import parse_subject_id
-from socialcredit.dueprocess import audit
 from socialcredit.dueprocess.cases import get_case, open_case
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import cases, reviewers

@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from socialcredit.domain.dueprocess import Reviewer
 from socialcredit.dueprocess import (
     assignment,
-    audit,
     case_queue,
     cases,
     decisions,
@@ -27,6 +26,7 @@ from socialcredit.dueprocess.schemas import (
     CaseOut,
     ReviewerOut,
 )
+from socialcredit.integrity import audit
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 
 CONFLICT: dict[int | str, dict[str, Any]] = {

@@ -8,12 +8,21 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from socialcredit.runtime.console import JsonOpt, cli_registry, err, errors, out, print_json
+from socialcredit.domain.dueprocess import Grounds, Outcome
+from socialcredit.runtime.console import (
+    JsonOpt,
+    cli_registry,
+    err,
+    errors,
+    out,
+    print_json,
+    show_table,
+)
 
 case_app = typer.Typer(no_args_is_help=True, help="Objections, reconsideration and repair.")
 reviewer_app = typer.Typer(no_args_is_help=True, help="Reviewers who decide cases.")
@@ -33,14 +42,18 @@ def register(app: typer.Typer) -> None:
 
 
 MailDir = Annotated[Path, typer.Option("--dir", help="where the catcher stores mail")]
+SubjectArg = Annotated[str, typer.Argument(help="the subject's resident ID or credit code")]
 
 
 @reviewer_app.command("add")
 def reviewer_add(
-    reviewer_id: str,
-    name: Annotated[str, typer.Option()],
+    reviewer_id: Annotated[str, typer.Argument(help="a short id for the reviewer")],
+    name: Annotated[str, typer.Option(help="the reviewer's full name")],
     body: Annotated[str, typer.Option(help="authority code, or 'registry'")],
-    level: Annotated[str, typer.Option(help="first (objections) or higher (reconsideration)")],
+    level: Annotated[
+        Literal["first", "higher"],
+        typer.Option(help="first (objections) or higher (reconsideration)"),
+    ],
     subject_id: Annotated[str | None, typer.Option(help="the reviewer's own ID")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -59,27 +72,33 @@ def _print_cases(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    t = Table("id", "kind", "subject", "record", "grounds", "filed", "due", "reviewer", "state")
-    for c in rows:
-        t.add_row(
-            str(c["id"]),
-            c["kind"],
-            c["subject_id"],
-            c["record"],
-            c["grounds"],
-            c["filed_on"],
-            c["due_on"] + (" [red]OVERDUE[/]" if c["overdue"] else ""),
-            c["reviewer"] or "-",
-            c["state"],
-        )
-    out.print(t)
+    show_table(
+        ("id", "kind", "subject", "record", "grounds", "filed", "due", "reviewer", "state"),
+        [
+            (
+                str(c["id"]),
+                c["kind"],
+                c["subject_id"],
+                escape(c["record"]),
+                c["grounds"],
+                c["filed_on"],
+                c["due_on"] + ("\n[red]OVERDUE[/]" if c["overdue"] else ""),
+                escape(c["reviewer"] or "-"),
+                c["state"],
+            )
+            for c in rows
+        ],
+        wrap=("grounds", "reviewer"),
+    )
 
 
 @case_app.command("list")
 def case_list(
-    open_only: Annotated[bool, typer.Option("--open")] = False,
-    overdue: Annotated[bool, typer.Option("--overdue")] = False,
-    subject: Annotated[str | None, typer.Option()] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="only cases not yet decided")] = False,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="only cases past their due date")
+    ] = False,
+    subject: Annotated[str | None, typer.Option(help="only this subject's cases (ID)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The case queue, overdue cases first."""
@@ -94,11 +113,11 @@ def case_list(
 
 @case_app.command("object")
 def case_object(
-    subject_id: str,
-    authority: str,
-    case_number: str,
-    grounds: Annotated[str, typer.Option(help="not_me, wrong_data, should_be_removed, ...")],
-    statement: Annotated[str, typer.Option()],
+    subject_id: SubjectArg,
+    authority: Annotated[str, typer.Argument(help="the code of the record's authority")],
+    case_number: Annotated[str, typer.Argument(help="the record's case number")],
+    grounds: Annotated[Grounds, typer.Option(help="why the record is wrong")],
+    statement: Annotated[str, typer.Option(help="the subject's statement, in their words")],
     as_json: JsonOpt = False,
 ) -> None:
     """File an objection received in writing, for the subject."""
@@ -106,34 +125,45 @@ def case_object(
 
     with errors(as_json):
         c = file_objection(
-            cli_registry(), subject_id, authority, case_number, grounds, statement, [], "operator"
+            cli_registry(),
+            subject_id,
+            authority,
+            case_number,
+            grounds.value,
+            statement,
+            [],
+            "operator",
         )
         _print_cases([c], as_json)
 
 
 @case_app.command("decide")
 def case_decide(
-    case_id: int,
-    reviewer: Annotated[str, typer.Option()],
-    outcome: Annotated[str, typer.Option(help="upheld or rejected")],
-    reasons: Annotated[str, typer.Option()],
+    case_id: Annotated[int, typer.Argument(help="the case number from `case list`")],
+    reviewer: Annotated[str, typer.Option(help="the deciding reviewer's id")],
+    outcome: Annotated[Outcome, typer.Option(help="upheld: the record is corrected or withdrawn")],
+    reasons: Annotated[str, typer.Option(help="the written reasons (a sentence or more)")],
     as_json: JsonOpt = False,
 ) -> None:
     """A reviewer's written decision."""
     from socialcredit.dueprocess.decisions import decide
 
     with errors(as_json):
-        _print_cases([decide(cli_registry(), case_id, reviewer, outcome, reasons)], as_json)
+        _print_cases([decide(cli_registry(), case_id, reviewer, outcome.value, reasons)], as_json)
 
 
 @contact_app.command("set")
-def contact_set(subject_id: str, email: str, as_json: JsonOpt = False) -> None:
+def contact_set(
+    subject_id: SubjectArg,
+    email: Annotated[str, typer.Argument(help="where notices and one-time codes go")],
+    as_json: JsonOpt = False,
+) -> None:
     """Register a subject's email address (where notices and one-time codes go)."""
     from sqlalchemy import update
 
     from socialcredit.domain.identity import parse_subject_id
-    from socialcredit.dueprocess import audit
     from socialcredit.errors import InvalidInput, NotFound
+    from socialcredit.integrity import audit
     from socialcredit.store.tables import subjects
 
     with errors(as_json):
@@ -175,7 +205,7 @@ def notices_work(
 
 @notices_app.command("list")
 def notices_list(
-    subject: Annotated[str, typer.Option()],
+    subject: Annotated[str, typer.Option(help="the subject's resident ID or credit code")],
     as_json: JsonOpt = False,
 ) -> None:
     """A subject's notices."""
@@ -187,21 +217,28 @@ def notices_list(
         if as_json:
             print_json(rows)
             return
-        t = Table("id", "kind", "channel", "status", "created", "subject")
-        for n in rows:
-            t.add_row(
-                str(n["id"]),
-                n["kind"],
-                n["channel"],
-                n["status"],
-                n["created_at"],
-                n["subject_line"],
-            )
-        out.print(t)
+        show_table(
+            ("id", "kind", "channel", "status", "created", "subject"),
+            [
+                (
+                    str(n["id"]),
+                    n["kind"],
+                    n["channel"],
+                    n["status"],
+                    str(n["created_at"]),
+                    escape(n["subject_line"] or ""),
+                )
+                for n in rows
+            ],
+            wrap=("subject",),
+        )
 
 
 @notices_app.command("letter")
-def notices_letter(notice_id: int, printed: bool = False) -> None:
+def notices_letter(
+    notice_id: Annotated[int, typer.Argument(help="the notice's id from `notices list`")],
+    printed: Annotated[bool, typer.Option(help="record that the letter went to print")] = False,
+) -> None:
     """Print a notice's letter as HTML (``--printed`` records that it went to print)."""
     from socialcredit.dueprocess.delivery import mark_letter
     from socialcredit.dueprocess.outbox import get_notice
@@ -214,7 +251,10 @@ def notices_letter(notice_id: int, printed: bool = False) -> None:
 
 
 @notices_app.command("served")
-def notices_served(notice_id: int, as_json: JsonOpt = False) -> None:
+def notices_served(
+    notice_id: Annotated[int, typer.Argument(help="the notice's id from `notices list`")],
+    as_json: JsonOpt = False,
+) -> None:
     """Record that an authority served a letter on the subject."""
     from socialcredit.dueprocess.delivery import mark_letter
 
@@ -229,7 +269,7 @@ def audit_verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Prove the chain intact, or name the first altered or missing entry (exit status 1)."""
-    from socialcredit.dueprocess.audit import verify
+    from socialcredit.integrity.audit import verify
 
     with errors(as_json):
         v = verify(cli_registry().engine, head)
@@ -253,7 +293,7 @@ def audit_verify(
 @audit_app.command("head")
 def audit_head() -> None:
     """The newest entry as SEQ:HASH: keep it elsewhere to catch entries cut off the end."""
-    from socialcredit.dueprocess.audit import verify
+    from socialcredit.integrity.audit import verify
 
     with errors():
         typer.echo(verify(cli_registry().engine).to_dict()["head"])
@@ -261,8 +301,10 @@ def audit_head() -> None:
 
 def mailcatcher(
     directory: MailDir = Path("var/mail"),
-    host: str = "127.0.0.1",
-    port: int = 1025,
+    host: Annotated[str, typer.Option(help="loopback address to listen on")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="SMTP port (SOCIALCREDIT_SMTP_PORT of the registry)")
+    ] = 1025,
 ) -> None:
     """Run a local SMTP mail catcher (stores mail in --dir; read it with `mailbox`)."""
     from socialcredit.dueprocess.mailcatcher import serve
@@ -283,14 +325,14 @@ def mailcatcher(
 
 def mailbox(
     directory: MailDir = Path("var/mail"),
-    last: Annotated[int, typer.Option(help="show the last N messages")] = 5,
+    last: Annotated[int, typer.Option(min=1, help="show the last N messages")] = 5,
     to: Annotated[str | None, typer.Option(help="only messages to this address")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Read what the mail catcher received."""
     from socialcredit.dueprocess.mailcatcher import read_mailbox
 
-    mails = [m for m in read_mailbox(directory) if to is None or to in m.to][-last:]
+    mails = read_mailbox(directory, to=to, last=last)
     if as_json:
         typer.echo(
             json.dumps(
@@ -309,6 +351,8 @@ def mailbox(
             )
         )
         return
+    if not mails:
+        out.print(f"no messages{f' to {to}' if to else ''} in {directory}/", highlight=False)
     for m in mails:
         out.rule(f"{m.subject}")
         out.print(f"To: {m.to}   Message-ID: {m.message_id}   ({m.path.name})", highlight=False)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType, Record
-from socialcredit.dueprocess import audit, outbox
+from socialcredit.dueprocess import outbox
 from socialcredit.dueprocess.assignment import case_facts, get_reviewer
 from socialcredit.dueprocess.cases import (
     append_record_event,
@@ -28,6 +28,7 @@ from socialcredit.dueprocess.cases import (
 )
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Forbidden, InvalidInput
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import cases

@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from socialcredit.dueprocess import audit
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.outbox import get_notice, notice_dict, plan, queue_letter_copy
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import notices
 

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType
-from socialcredit.dueprocess import audit, outbox
+from socialcredit.dueprocess import outbox
 from socialcredit.dueprocess.assignment import auto_assign
 from socialcredit.dueprocess.cases import (
     append_record_event,
@@ -24,6 +24,7 @@ from socialcredit.dueprocess.cases import (
 )
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Conflict, InvalidInput
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import cases
 

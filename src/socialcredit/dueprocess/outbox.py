@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Connection, literal, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from socialcredit.dueprocess import audit
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.letters import Letter, record_letter
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import notice_cursor, notices

@@ -12,11 +12,12 @@ from sqlalchemy import insert, select
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.identity import parse_subject_id
-from socialcredit.dueprocess import audit, outbox
+from socialcredit.dueprocess import outbox
 from socialcredit.dueprocess.assignment import auto_assign
 from socialcredit.dueprocess.cases import case_letter, get_case
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Conflict, InvalidInput, NotFound
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import cases
 

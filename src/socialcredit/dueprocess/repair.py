@@ -20,10 +20,11 @@ from sqlalchemy import insert
 
 from socialcredit.domain import dueprocess as dp
 from socialcredit.domain.records import EventType
-from socialcredit.dueprocess import audit, outbox
+from socialcredit.dueprocess import outbox
 from socialcredit.dueprocess.cases import append_record_event, get_case, mark_changed, own_record
 from socialcredit.dueprocess.letters import Letter
 from socialcredit.errors import InvalidInput
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import cases
 

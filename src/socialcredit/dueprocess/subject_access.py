@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from socialcredit.domain.identity import parse_subject_id
-from socialcredit.dueprocess import audit
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Forbidden, RegistryError
+from socialcredit.integrity import audit
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import access_codes, access_sessions

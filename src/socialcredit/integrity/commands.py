@@ -59,7 +59,7 @@ def head_cmd(
 
 @app.command("prove")
 def prove_cmd(
-    leaf: int,
+    leaf: Annotated[int, typer.Argument(help="the leaf's index in the log")],
     size: Annotated[int | None, typer.Option(help="tree size; default the latest head's")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -138,7 +138,7 @@ def verify_cmd(
 
 @app.command("monitor")
 def monitor_cmd(
-    url: str,
+    url: Annotated[str, typer.Argument(help="the registry's base URL, e.g. http://host:8000")],
     state: Annotated[Path, typer.Option("--state", help="the witness's state file")],
     as_json: JsonOpt = False,
 ) -> None:

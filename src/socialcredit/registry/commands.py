@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from socialcredit.runtime.console import (
     JsonOpt,
@@ -15,10 +15,12 @@ from socialcredit.runtime.console import (
     cli_registry,
     err,
     errors,
+    file_progress_bar,
     out,
     parse_date,
     print_json,
-    progress_bar,
+    require_sector,
+    show_table,
 )
 
 authority_app = typer.Typer(no_args_is_help=True, help="Registered authorities (data providers).")
@@ -37,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
 @authority_app.command("add")
 def authority_add(
-    code: str,
+    code: Annotated[str, typer.Argument(help="a short code, e.g. SPC-ZJ-HZ")],
     name: Annotated[str, typer.Option(help="full name")],
     kind: Annotated[str, typer.Option(help="court, tax, aviation, rail, police, ...")],
     category: Annotated[
@@ -91,16 +93,18 @@ def authority_list(as_json: JsonOpt = False) -> None:
                 ]
             )
             return
-        t = Table("code", "name", "kind", "categories")
-        for a in rows:
-            t.add_row(a.code, a.name, a.kind, str(len(a.categories)))
-        out.print(t)
+        show_table(
+            ("code", "name", "kind", "categories"),
+            [(a.code, escape(a.name), a.kind, str(len(a.categories))) for a in rows],
+            wrap=("name",),
+        )
 
 
 def ingest(
     file: Annotated[Path, typer.Argument(help="a .jsonl, .csv or .parquet record file")],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl, csv or parquet (default: extension)")
+        Literal["jsonl", "csv", "parquet"] | None,
+        typer.Option("--format", help="the file's format (default: from its extension)"),
     ] = None,
     all_or_nothing: Annotated[
         bool, typer.Option("--all-or-nothing", help="reject the whole batch on any bad line")
@@ -112,15 +116,30 @@ def ingest(
     from socialcredit.registry.ingest import ingest_file
 
     with errors(as_json):
+        if not file.is_file():
+            raise InvalidInput.one("FILE", "no such file", str(file))
         reg = cli_registry()
-        with progress_bar() as bar:
-            task = bar.add_task(f"ingesting {file.name}", total=None)
+        size = file.stat().st_size
+        with file_progress_bar() as bar:
+            task = bar.add_task("reading", total=size, lines=0, lines_total=None)
 
-            def progress(done: int) -> None:
-                bar.update(task, completed=done)
+            seen = [0]
 
-            if not file.is_file():
-                raise InvalidInput.one("FILE", "no such file", str(file))
+            def read(done: int, lines: int) -> None:
+                seen[0] = lines
+                bar.update(task, completed=done, lines=lines)
+
+            def stage(what: str) -> None:
+                # Once read, the steps report no share done: the bar pulses (no total) and
+                # the lines column counts lines written out of those read.
+                if what == "parsing":
+                    bar.update(task, description=what, total=None, lines=0, lines_total=seen[0])
+                else:
+                    bar.update(task, description=what)
+
+            def written(done: int) -> None:
+                bar.update(task, lines=done)
+
             report = ingest_file(
                 reg.uow(),
                 file,
@@ -128,8 +147,11 @@ def ingest(
                 fmt=fmt,
                 all_or_nothing=all_or_nothing,
                 today=reg.today(),
-                progress=progress,
+                progress=written,
+                read_progress=read,
+                stage=stage,
             )
+            bar.update(task, description="done", total=size, completed=size, lines=report.lines)
         _print_report(report, as_json)
         if report.rejected:
             raise typer.Exit(1)
@@ -178,7 +200,11 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 
 @subject_app.command("show")
-def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) -> None:
+def subject_show(
+    subject_id: Annotated[str, typer.Argument(help="a resident ID or credit code")],
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """A subject's whole file: records, events, listings and restrictions with reasons."""
     from socialcredit.registry.subjects import subject_file
 
@@ -196,15 +222,20 @@ def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) ->
             + (f", born {s['birth_date']} ({s['age']})" if s["birth_date"] else "")
             + f"  as of {d['as_of']}, rule pack {d['rulepack_version']}"
         )
-        t = Table("record", "category", "decided", "events", title="Records")
-        for r in d["records"]:
-            t.add_row(
-                f"{r['authority']}/{r['case_number']}",
-                r["category"],
-                r["decision_date"],
-                ", ".join(f"{e['type']} {e['date']}" for e in r["events"]),
-            )
-        out.print(t)
+        show_table(
+            ("record", "category", "decided", "events"),
+            [
+                (
+                    escape(f"{r['authority']}/{r['case_number']}"),
+                    r["category"],
+                    r["decision_date"],
+                    "\n".join(f"{e['type']} {e['date']}" for e in r["events"]),
+                )
+                for r in d["records"]
+            ],
+            wrap=("events",),
+            title="Records",
+        )
         groups: dict[tuple[str, str, str, str, str], list[str]] = {}
         for x in d["restrictions"]:
             via = f" via {x['via']}" if x["via"] else ""
@@ -216,13 +247,21 @@ def subject_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) ->
                 x["effect"],
             )
             groups.setdefault(key, []).append(x["sector"])
-        t = Table(title="Restrictions and benefits")
-        for col in ("record", "status", "from", "until", "sectors"):
-            t.add_column(col, overflow="fold")
-        for (rec, status, start, until, effect), sectors in groups.items():
-            label = ", ".join(sorted(sectors)) + (" (benefit)" if effect == "benefit" else "")
-            t.add_row(rec, status, start, until, label)
-        out.print(t)
+        show_table(
+            ("record", "status", "from", "until", "sectors"),
+            [
+                (
+                    escape(rec),
+                    status,
+                    start,
+                    escape(until or ""),
+                    ", ".join(sorted(sectors)) + (" (benefit)" if effect == "benefit" else ""),
+                )
+                for (rec, status, start, until, effect), sectors in groups.items()
+            ],
+            wrap=("until", "sectors"),
+            title="Restrictions and benefits",
+        )
         for n in d["notes"]:
             out.print(f"[yellow]note:[/] {n}")
 
@@ -239,12 +278,20 @@ def rules_show(as_json: JsonOpt = False) -> None:
             print_json(d)
             return
         out.print(f"[bold]{d['name']}[/] version {d['version']}, published {d['published']}")
-        t = Table("category", "list", "term", "starts", "authorities")
-        for c in d["categories"]:
-            t.add_row(
-                c["id"], c["list"], c["term_text"], c["start"], ", ".join(c["authority_kinds"])
-            )
-        out.print(t)
+        show_table(
+            ("category", "list", "term", "starts", "authorities"),
+            [
+                (
+                    c["id"],
+                    c["list"],
+                    escape(c["term_text"]),
+                    escape(c["start"]),
+                    ", ".join(c["authority_kinds"]),
+                )
+                for c in d["categories"]
+            ],
+            wrap=("term", "starts", "authorities"),
+        )
         for m in d["memoranda"]:
             out.print(
                 f"[bold]{m['id']}[/] {m['title']} ({m['reference']}) on {', '.join(m['lists'])}"
@@ -316,19 +363,26 @@ def subject_find(
         if listed and pending:
             raise InvalidInput.one("pending", "--listed or --pending, not both")
         reg = cli_registry()
+        sector = require_sector(reg, sector)
         found = find_subjects(reg, sector=sector, pending=pending, on=parse_date(on), limit=limit)
         if as_json:
             print_json([f.to_dict() for f in found])
             return
         state = "pending" if pending else "listed"
-        t = Table(title=f"Subjects {state} in {sector}")
-        t.add_column("ID", no_wrap=True)  # copied into a screening: never broken
-        for col in ("name", "from", "until", "reason"):
-            t.add_column(col, overflow="fold")
-        for f in found:
-            until = f.end.isoformat() if f.end else f.until_condition or "open-ended"
-            via = f" via {f.via}" if f.via else ""
-            t.add_row(f.subject_id, f.name or "", f.start.isoformat(), until, f.reason_code + via)
-        out.print(t)
+        show_table(
+            ("ID", "name", "from", "until", "reason"),
+            [
+                (
+                    f.subject_id,
+                    escape(f.name or ""),
+                    f.start.isoformat(),
+                    f.end.isoformat() if f.end else escape(f.until_condition or "open-ended"),
+                    f.reason_code + (f" via {f.via}" if f.via else ""),
+                )
+                for f in found
+            ],
+            wrap=("name", "until"),
+            title=f"Subjects {state} in {sector}",
+        )
         if not found:
             err.print(f"no subject is {state} in {sector}")

@@ -61,7 +61,11 @@ def report(
         out.print(t)
         for prog, d in tot["scores"].items():
             if isinstance(d, dict):
-                out.print(f"scores {prog}: {d['eligible']} eligible, {d['distribution']}")
+                grades = "  ".join(  # None: a small count withheld (see the notes)
+                    f"{g} {'withheld' if n is None else f'{n:,}'}"
+                    for g, n in d["distribution"].items()
+                )
+                out.print(f"scores {prog}: {d['eligible']:,} eligible; {grades}", highlight=False)
         for n in rep["notes"]:
             out.print(f"[yellow]note:[/] {n}")
         if files:

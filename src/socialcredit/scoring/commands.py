@@ -11,7 +11,6 @@ import threading
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from socialcredit.runtime.console import (
     JsonOpt,
@@ -21,6 +20,8 @@ from socialcredit.runtime.console import (
     out,
     parse_date,
     print_json,
+    require_known_subject,
+    show_table,
 )
 
 scores_app = typer.Typer(no_args_is_help=True, help="Regional scoring pilots (switchable off).")
@@ -36,26 +37,43 @@ def scores_programmes(as_json: JsonOpt = False) -> None:
         if as_json:
             print_json(rows)
             return
-        t = Table("id", "region", "in force", "grades")
-        for p in rows:
-            t.add_row(p["id"], f"{p['region_prefix']} {p['region_name']}",
-                      "yes" if p["in_force"] else "no", " ".join(p["grades"]))  # fmt: skip
-        out.print(t)
+        show_table(
+            ("id", "region", "in force", "grades"),
+            [
+                (
+                    p["id"],
+                    f"{p['region_prefix']} {p['region_name']}",
+                    "yes" if p["in_force"] else "no",
+                    " ".join(p["grades"]),
+                )  # fmt: skip
+                for p in rows
+            ],
+            wrap=("region", "grades"),
+        )
 
 
 @scores_app.command("show")
-def scores_show(subject_id: str, on: OnOpt = None, as_json: JsonOpt = False) -> None:
+def scores_show(
+    subject_id: Annotated[str, typer.Argument(help="a resident ID")],
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """A subject's score, explained, with what would raise it and its history."""
     from socialcredit.scoring.service import subject_scores
 
     with errors(as_json):
         reg = cli_registry()
         rows = subject_scores(reg, subject_id, parse_date(on) or reg.today())
+        if not rows:
+            require_known_subject(reg, subject_id)
         if as_json:
             print_json(rows)
             return
         if not rows:
-            out.print("not scored (no programme in force where they live, or not eligible)")
+            out.print(
+                "not scored: no programme in force where they live, or not eligible "
+                "(`scores residence` records where someone lives)"
+            )
         for s in rows:
             out.print(f"[bold]{s['programme_name']}[/] as of {s['as_of']}: "
                       f"score {s['score']}, grade {s['grade']}")  # fmt: skip
@@ -80,11 +98,24 @@ def scores_recompute(
         if as_json:
             print_json(rows)
             return
-        for r in rows:
-            out.print(f"{r['programme']} on {r['as_of']}: {r['eligible']} eligible, "
-                      f"{r['history_rows_written']} changes, {r['distribution']}")  # fmt: skip
         if not rows:
             out.print("no scoring programme in force")
+            return
+        show_table(
+            ("programme", "as of", "residents", "eligible", "changes", "grades"),
+            [
+                (
+                    r["programme"],
+                    r["as_of"],
+                    f"{r['residents']:,}",
+                    f"{r['eligible']:,}",
+                    f"{r['history_rows_written']:,}",
+                    "  ".join(f"{g} {n:,}" for g, n in r["distribution"].items()),
+                )
+                for r in rows
+            ],
+            wrap=("grades",),
+        )
 
 
 @scores_app.command("switch")
@@ -108,7 +139,7 @@ def scores_switch(
 
 @scores_app.command("residence")
 def scores_residence(
-    subject_id: str,
+    subject_id: Annotated[str, typer.Argument(help="a resident ID")],
     region: Annotated[str, typer.Option(help="6-digit GB/T 2260 code where they live")],
     since: Annotated[str | None, typer.Option(help="resident since (YYYY-MM-DD)")] = None,
     as_json: JsonOpt = False,

@@ -36,9 +36,9 @@ OUT_FIELDS = (
 
 @party_app.command("add")
 def party_add(
-    code: str,
+    code: Annotated[str, typer.Argument(help="a short code, e.g. AIRLINE-CA")],
     name: Annotated[str, typer.Option(help="full name")],
-    sector: Annotated[list[str], typer.Option(help="a sector it serves (repeat)")],
+    sector: Annotated[list[str], typer.Option(help="a sector of the rule pack it serves (repeat)")],
     rate_per_minute: Annotated[
         int | None, typer.Option(help="screenings a minute per key (default 600,000)")
     ] = None,
@@ -48,7 +48,10 @@ def party_add(
     from socialcredit.screening.parties import add_party
 
     with c.errors(as_json):
-        key = add_party(c.cli_registry(), code, name, sector, rate_per_minute)
+        reg = c.cli_registry()
+        for s in sector:
+            c.require_sector(reg, s)
+        key = add_party(reg, code, name, sector, rate_per_minute)
         _print_key(key, as_json)
 
 
@@ -62,7 +65,7 @@ def _print_key(key: Any, as_json: bool) -> None:
 @party_app.command("list")
 def party_list(as_json: c.JsonOpt = False) -> None:
     """Relying parties, their sectors and keys (prefixes only)."""
-    from rich.table import Table
+    from rich.markup import escape
 
     from socialcredit.screening.parties import list_parties
 
@@ -71,23 +74,29 @@ def party_list(as_json: c.JsonOpt = False) -> None:
         if as_json:
             c.print_json(rows)
             return
-        t = Table("code", "name", "sectors", "rate/min", "keys")
+        rendered = []
         for p in rows:
             keys = p["keys"]
             assert isinstance(keys, list)
-            t.add_row(
-                str(p["code"]),
-                str(p["name"]),
-                ", ".join(p["sectors"]),  # type: ignore[arg-type]
-                str(p["rate_per_minute"]),
-                ", ".join(k["prefix"] + (" (revoked)" if k["revoked_at"] else "") for k in keys),
+            rendered.append(
+                (
+                    str(p["code"]),
+                    escape(str(p["name"])),
+                    ", ".join(p["sectors"]),  # type: ignore[arg-type]
+                    str(p["rate_per_minute"]),
+                    "\n".join(
+                        k["prefix"] + (" (revoked)" if k["revoked_at"] else "") for k in keys
+                    ),
+                )
             )
-        c.out.print(t)
+        c.show_table(
+            ("code", "name", "sectors", "rate/min", "keys"), rendered, wrap=("name", "sectors")
+        )
 
 
 @party_app.command("key-rotate")
 def party_key_rotate(
-    code: str,
+    code: Annotated[str, typer.Argument(help="the relying party's code")],
     keep_old: Annotated[
         bool, typer.Option("--keep-old", help="leave the old keys working (for a handover)")
     ] = False,
@@ -101,7 +110,10 @@ def party_key_rotate(
 
 
 @party_app.command("key-revoke")
-def party_key_revoke(prefix: str, as_json: c.JsonOpt = False) -> None:
+def party_key_revoke(
+    prefix: Annotated[str, typer.Argument(help="the key's prefix, from `party list`")],
+    as_json: c.JsonOpt = False,
+) -> None:
     """Revoke one key by its prefix; servers stop accepting it within about a second."""
     from socialcredit.screening.parties import revoke_key
 
@@ -163,7 +175,9 @@ def _count_rows(path: Path) -> int | None:
 
 def screen(
     file: Annotated[Path, typer.Argument(help="a manifest: .csv, .jsonl or .parquet")],
-    sector: Annotated[str, typer.Option(help="sector for rows that do not name one")],
+    sector: Annotated[
+        str, typer.Option(help="a sector of the rule pack, for rows that do not name one")
+    ],
     out_file: Annotated[
         Path | None, typer.Option("--out", help="write decisions to .csv or .parquet")
     ] = None,
@@ -179,8 +193,8 @@ def screen(
         if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
             raise InvalidInput.one("--out", "must end in .csv or .parquet", str(out_file))
         reg = c.cli_registry()
+        c.require_sector(reg, sector)
         rt = ScreeningRuntime.open(reg)
-        rt.screener.sector_bit(sector, "--sector")
         total = _count_rows(file)
         counts = {"allow": 0, "deny": 0, "error": 0}
         results: list[dict[str, Any]] = []
@@ -232,23 +246,46 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
-    subject_id: str,
-    sector: Annotated[str, typer.Option(help="e.g. flight, rail.high_class")],
+    subject_id: Annotated[str, typer.Argument(help="a resident ID or credit code")],
+    sector: Annotated[
+        str, typer.Option(help="a sector of the rule pack, e.g. flight, rail.high_class")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(help="the name on the ID card, checked as the screening API checks it"),
+    ] = None,
     on: c.OnOpt = None,
     as_json: c.JsonOpt = False,
 ) -> None:
-    """May this subject buy or do this, in this sector, now (or on --on)?"""
-    from socialcredit.domain.identity import parse_subject_id
+    """May this subject buy or do this, in this sector, now (or on --on)?
+
+    Answers as the screening API does: an ID the registry does not hold, or a name that is
+    not the registry's, is refused (exit 2) as the API refuses it (422), never allowed."""
+    from socialcredit.errors import InvalidInput
     from socialcredit.registry import decision_dict
+    from socialcredit.screening.names import name_hash
     from socialcredit.screening.service import check_decision
 
     with c.errors(as_json):
         reg = c.cli_registry()
+        c.require_sector(reg, sector)
         day = c.parse_date(on) or reg.today()
+        sid, registered = c.registered_name(reg, subject_id)
+        if registered is None:
+            raise InvalidInput.one(
+                "subject_id",
+                "is not in the registry: the screening API refuses it (422) as it refuses a "
+                "name that does not match",
+                sid,
+            )
+        if name is not None and name_hash(name) != name_hash(registered):
+            raise InvalidInput.one(
+                "name", "does not match the registry's name for this subject_id", name
+            )
         # the screening index's code path, as the server answers (reasons from the engine)
         decision = check_decision(reg, subject_id, sector, day)
         # as the registry reads it: ASCII, upper case, a 15-digit number in its 18-digit form
-        d = decision_dict(decision, parse_subject_id(subject_id).value, day)
+        d = decision_dict(decision, sid, day)
         if as_json:
             c.print_json(d)
             return

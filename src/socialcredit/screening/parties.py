@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
@@ -209,13 +209,21 @@ def load_keys(conn: Connection) -> dict[str, KeyInfo]:
     return {h: KeyInfo(prefix, parties[party]) for h, prefix, party in rows if party in parties}
 
 
-def ensure_demo_parties(reg: Registry) -> list[IssuedKey]:
+def ensure_demo_parties(reg: Registry, keep: Mapping[str, str] | None = None) -> list[IssuedKey]:
     """Register the demo relying parties that are missing and issue each a fresh key (their
-    old keys are revoked: the hashes cannot be shown again). Returns the keys, to print."""
+    old keys are revoked: the hashes cannot be shown again), except a party whose key in
+    ``keep`` ({party: key}, kept by the caller from an earlier run) still works: that key is
+    returned as it is, so keys a user exported go on working. Returns the keys, to print."""
     with reg.engine.connect() as conn:
         known = set(conn.execute(select(relying_parties.c.code)).scalars())
+        working = load_keys(conn)
     out = []
     for code, name, sectors in DEMO_PARTIES:
+        kept = (keep or {}).get(code)
+        info = working.get(hash_key(kept)) if kept else None
+        if kept and info is not None and info.party.code == code:
+            out.append(IssuedKey(code, info.prefix, kept))
+            continue
         served = [s for s in sectors if s in reg.pack.sectors]
         out.append(rotate_key(reg, code) if code in known else add_party(reg, code, name, served))
     return out

@@ -22,9 +22,9 @@ def register(app: typer.Typer) -> None:
 
 
 def generate(
-    individuals: Annotated[int, typer.Option(min=0)] = 100_000,
-    enterprises: Annotated[int, typer.Option(min=0)] = 5_000,
-    seed: int = 2026,
+    individuals: Annotated[int, typer.Option(min=0, help="people to generate")] = 100_000,
+    enterprises: Annotated[int, typer.Option(min=0, help="enterprises to generate")] = 5_000,
+    seed: Annotated[int, typer.Option(help="the same seed gives the same population")] = 2026,
     year: Annotated[
         int | None, typer.Option(help="the year of records (default: this year)")
     ] = None,

@@ -15,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from socialcredit import __version__
-from socialcredit.dueprocess import audit
 from socialcredit.errors import RegistryError
+from socialcredit.integrity import audit
 from socialcredit.registry import subjects
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 from socialcredit.runtime.registry import Registry
@@ -33,6 +33,8 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
     "socialcredit.integrity.routes",
+    "socialcredit.accounts.api",  # accounts (issue 11)
+    "socialcredit.accounts.routes",  # accounts pages (issue 11)
 )
 
 
@@ -115,6 +117,9 @@ def create_app(registry: Registry) -> FastAPI:
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
+    from socialcredit.web.pages import install as install_pages  # page kit (issue 11)
+
+    install_pages(app)  # page kit: static files, CSP, language switch, errors as pages
     return app
 
 

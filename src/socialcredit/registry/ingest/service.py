@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,10 @@ from socialcredit.store.ports import UnitOfWork
 from socialcredit.store.sql_stage import StagedIngest
 
 WRITE_CHUNK = 250_000  # lines per chunk handed to the store (bounds the Python objects alive)
+READ_CHUNK = 4 << 20  # bytes read at a time, so a progress bar moves while a file is read
+
+ReadProgress = Callable[[int, int], None]  # (bytes read, lines seen so far)
+Stage = Callable[[str], None]  # what the batch is doing now: validating, writing, committing
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,12 @@ def _ingest(
     today: dt.date,
     all_or_nothing: bool,
     progress: Progress | None,
+    stage: Stage | None = None,
 ) -> IngestReport:
+    def say(what: str) -> None:
+        if stage is not None:
+            stage(what)
+
     with uow:
         uow.ingest.lock()
         done = uow.ingest.find_batch(sha256)
@@ -82,6 +92,7 @@ def _ingest(
                 already_ingested=True,
             )
         authorities = {a.code: a.categories for a in uow.authorities.list()}
+        say("validating")
         v = validate(parsed, pack, authorities, today)
         p = plan(uow, v)
         problems = _by_line([*parsed.problems, *v.chk.problems])
@@ -103,6 +114,7 @@ def _ingest(
             rejected=bad_lines,
         )
         rows = len(p.new_rows)
+        say("writing")
         ingest = uow.ingest
         if isinstance(ingest, StagedIngest):
             work = columns.Work(v, p, WRITE_CHUNK)
@@ -120,6 +132,7 @@ def _ingest(
                 rows=rows,
                 subjects=columns.subjects(v, p),
             )
+        say("committing")
         uow.commit()
     return IngestReport(
         batch_id,
@@ -152,9 +165,12 @@ def ingest_bytes(
     today: dt.date,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
+    stage: Stage | None = None,
 ) -> IngestReport:
     """Ingest a file's content in ``fmt`` (jsonl, csv or parquet) as one batch."""
     sha = hashlib.sha256(data).hexdigest()
+    if stage is not None:
+        stage("parsing")
     parsed = read_records(data, detect_format(Path(source), fmt))
     return _ingest(
         uow,
@@ -165,7 +181,23 @@ def ingest_bytes(
         today=today,
         all_or_nothing=all_or_nothing,
         progress=progress,
+        stage=stage,
     )
+
+
+def _read(path: Path, read_progress: ReadProgress | None) -> bytes:
+    """The file's bytes, read in chunks so that ``read_progress`` hears of each."""
+    if read_progress is None:
+        return path.read_bytes()
+    parts: list[bytes] = []
+    done = lines = 0
+    with path.open("rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            parts.append(chunk)
+            done += len(chunk)
+            lines += chunk.count(b"\n")
+            read_progress(done, lines)
+    return b"".join(parts)
 
 
 def ingest_file(
@@ -178,16 +210,20 @@ def ingest_file(
     all_or_nothing: bool = False,
     progress: Progress | None = None,
     source: str | None = None,
+    read_progress: ReadProgress | None = None,
+    stage: Stage | None = None,
 ) -> IngestReport:
     """Ingest one record file as one batch (format from the extension unless ``fmt``).
 
     Returns what was accepted, what were duplicates, and every problem by line. Raises
     :class:`BatchRejected` when ``all_or_nothing`` and any line is bad, or when the file as a
-    whole cannot be read (unknown columns, not Parquet, no CSV header).
+    whole cannot be read (unknown columns, not Parquet, no CSV header). ``read_progress``
+    hears (bytes read, newlines seen) as the file is read, ``stage`` each step after it, and
+    ``progress`` the lines written.
     """
     kind = detect_format(path, fmt)
     try:
-        data = path.read_bytes()
+        data = _read(path, read_progress)
     except OSError as e:
         raise InvalidInput.one("file", f"cannot read: {e.strerror}", str(path)) from None
     return ingest_bytes(
@@ -199,6 +235,7 @@ def ingest_file(
         today=today,
         all_or_nothing=all_or_nothing,
         progress=progress,
+        stage=stage,
     )
 
 
