@@ -9,9 +9,10 @@ path parameter) says so in its decorator with a description only; the body is fi
 
 The docs page is Swagger UI 5 from the installed ``swagger-ui-bundle-v2`` (it reads OpenAPI 3.1;
 the 1.x bundle's 4.15 could not). The page has no inline script or style: its initialiser is
-served from ``/docs/init.js``, so it works under a content security policy of
-``default-src 'self'; img-src 'self' data:`` (the bundle's CSS draws its icons as ``data:``
-SVG images). Nothing is fetched from elsewhere at run time.
+served from ``/docs/init.js``, so it works under the strict page policy plus
+``connect-src 'self'`` (it fetches the schema and, for "Try it out", the API):
+``web/csp.py:DOCS_POLICY``. Images come as ``data:`` (the bundle's CSS draws its icons as
+``data:`` SVGs), which the page policy allows. Nothing is fetched from elsewhere.
 """
 
 from __future__ import annotations
@@ -76,8 +77,18 @@ def error_responses(op: dict[str, Any]) -> dict[int, str]:
     return codes
 
 
+STAFF_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A staff user's API token (or, from this page, the session cookie of a "
+    "signed-in user, which the browser sends by itself)",
+}
+
+
 def document_errors(doc: dict[str, Any]) -> dict[str, Any]:
     """Every operation's error responses as :class:`ErrorBody`, in place; returns ``doc``."""
+    # accounts' dependencies read a cookie or a token themselves: their scheme is named here
+    doc.setdefault("components", {}).setdefault("securitySchemes", {})["staffToken"] = STAFF_SCHEME
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(body.pop("$defs", {}))
