@@ -198,6 +198,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.screening.commands",
     "socialcredit.integrity.commands",
     "socialcredit.accounts.commands",  # user add/list/disable/reset (issue 11)
+    "socialcredit.screening.alert_commands",
 )
 
 

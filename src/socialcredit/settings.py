@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         " minus one (and means over fewer) as null, so no one's grade can be read off a small"
         " county; 1 publishes every count",
     )
+    reports_dir: Path | None = Field(
+        default=None,
+        description="where published reports are kept as files; default reports/ beside a"
+        " SQLite database, var/reports otherwise",
+    )
     smtp_host: str = Field(default="127.0.0.1", description="where notices are sent by email")
     smtp_port: int = Field(default=1025, description="the SMTP server's port")
     mail_from: str = Field(
@@ -75,6 +80,29 @@ class Settings(BaseSettings):
     )
     login_limit_ip: str = Field(
         default="50 per 15 minutes", description="failed sign-ins per client address"
+    )
+    limits_storage_url: str = Field(
+        default="memory://",
+        description="where the abuse counters live (the `limits` library's storage URL):"
+        " memory:// per process, redis://host:port to share them between servers",
+    )
+    name_check_failures: str = Field(
+        default="5/24 hours",
+        description="failed name checks a relying party may make for one ID (single and batch"
+        " together, a `limits` rate string); past it the ID answers that party a refusal",
+    )
+    name_refusal_alert: str = Field(
+        default="200/minute",
+        description="a relying party's name refusals past this rate raise an operator alert",
+    )
+    code_requests_per_client: str = Field(
+        default="20/hour", description="one-time code requests from one client address"
+    )
+    code_requests_per_client_id: str = Field(
+        default="3/hour", description="one-time code requests from one client for one ID"
+    )
+    code_checks_per_client: str = Field(
+        default="10/10 minutes", description="one-time code verifications from one client"
     )
 
     @field_validator("database_url")

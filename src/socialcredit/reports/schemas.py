@@ -28,3 +28,9 @@ CSV: dict[int | str, dict[str, Any]] = {
 SVG: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}
 }
+JSON: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": ReportOut.model_json_schema()}}}
+}
+HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}}}
+}

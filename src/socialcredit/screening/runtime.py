@@ -40,7 +40,16 @@ SCREENING_COLUMNS = (
     "reason_code",
     "rulepack_version",
 )
-REFUSAL_COLUMNS = ("at", "relying_party", "key_prefix", "sector", "purpose", "reference", "reason")
+REFUSAL_COLUMNS = (
+    "at",
+    "relying_party",
+    "key_prefix",
+    "sector",
+    "purpose",
+    "reference",
+    "reason",
+    "subject_id",
+)
 Row = tuple[Any, ...]
 
 
@@ -217,7 +226,9 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, list[float]] = {}
 
-    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
+    def _refill(self, key: str, rate_per_minute: int) -> tuple[list[float], float, float]:
+        """The key's bucket (made full on first use), its tokens now and the refill a second;
+        the bucket's clock is moved to now."""
         now = self._clock()
         per_s = rate_per_minute / 60.0
         cap = max(1.0, per_s * 2.0)
@@ -226,8 +237,21 @@ class RateLimiter:
             b = self._buckets[key] = [cap, now]
         tokens = min(cap, b[0] + (now - b[1]) * per_s)
         b[1] = now
+        return b, tokens, per_s
+
+    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
+        b, tokens, _ = self._refill(key, rate_per_minute)
         if tokens < cost:
             b[0] = tokens
             return False
         b[0] = tokens - cost
         return True
+
+    def take(self, key: str, rate_per_minute: int, want: int) -> tuple[int, float]:
+        """Up to ``want`` whole tokens now (a batch's rows); returns how many were granted
+        and the seconds until the rest would be."""
+        b, tokens, per_s = self._refill(key, rate_per_minute)
+        granted = min(want, int(tokens))
+        b[0] = tokens - granted
+        rest = want - granted
+        return granted, (rest - b[0]) / per_s if rest > 0 else 0.0

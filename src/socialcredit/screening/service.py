@@ -11,7 +11,6 @@ web routes, ``socialcredit check`` and ``socialcredit screen`` all answer throug
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
 import time
@@ -49,13 +48,14 @@ from socialcredit.screening.benefits import benefit_entry, benefit_schema
 from socialcredit.screening.ids import FastId, fast_id
 from socialcredit.screening.names import NameTable, name_hash
 from socialcredit.screening.parties import KeyInfo, load_keys
+from socialcredit.screening.stored_ids import parse_stored
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = 2  # 2: the name table is a retrieval filter plus exact changes
-# Stored IDs are parsed again and again (every delta re-assesses its subjects); the full
-# GB 11643 / GB 32100 parse costs ~0.1-1 ms, so remember the recent ones.
-_parse_stored = functools.lru_cache(maxsize=1 << 16)(parse_subject_id)
+# Stored IDs are parsed again and again (every delta re-assesses its subjects): trusted,
+# fast (screening/stored_ids.py), the full parse only for what does not fit.
+_parse_stored = parse_stored
 KEYS_RELOAD_S = 1.0
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit import __version__
 from socialcredit.errors import RegistryError
@@ -30,15 +30,14 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.subject_routes",
     "socialcredit.dueprocess.case_routes",
     "socialcredit.screening.routes",
+    "socialcredit.screening.alert_routes",
+    "socialcredit.screening.health_routes",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
     "socialcredit.integrity.routes",
     "socialcredit.accounts.api",  # accounts (issue 11)
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
 )
-
-
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 def create_app(registry: Registry) -> FastAPI:
@@ -60,13 +59,10 @@ def create_app(registry: Registry) -> FastAPI:
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
-
-    @app.exception_handler(HTTPException)  # Starlette's own: no route (404), wrong method (405)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = HTTP_CODES.get(exc.status_code, "http_error")
-        body = {"error": code, "message": str(exc.detail).lower()}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        headers = None
+        if exc.status == 429:  # every 429 says when to come back
+            headers = {"Retry-After": str(int(getattr(exc, "retry_after", 1) or 1))}
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -81,10 +77,22 @@ def create_app(registry: Registry) -> FastAPI:
         body = {"error": "invalid_input", "message": "the request is invalid", "problems": problems}
         return JSONResponse(body, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own answers (an unparsable body, no such route, a method not allowed) in
+        # the house shape, not FastAPI's {"detail": ...}
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        body = {"error": code, "message": str(exc.detail), "problems": []}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        body = {"error": "internal", "message": "internal error; it has been logged"}
+        body = {
+            "error": "internal",
+            "message": "internal error; it has been logged",
+            "problems": [],
+        }
         return JSONResponse(body, status_code=500)
 
     @app.get("/health", tags=["service"], response_model=Health)
@@ -120,7 +128,74 @@ def create_app(registry: Registry) -> FastAPI:
     from socialcredit.web.pages import install as install_pages  # page kit (issue 11)
 
     install_pages(app)  # page kit: static files, CSP, language switch, errors as pages
+    document_errors(app)
     return app
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+# What any operation may answer besides its own successes: the error handlers above make each
+# of these, in the one body shape. Documented on every operation so a client (and the fuzz
+# stage) knows every status the API can return.
+ERRORS = {
+    "400": "the body could not be parsed",
+    "401": "no or a wrong credential (operator token, API key or session)",
+    "403": "not allowed for this credential",
+    "404": "no such thing",
+    "409": "conflicts with what is stored",
+    "422": "invalid input: `problems` names each field",
+    "429": "rate limited: retry after `Retry-After` seconds",
+    "503": "a dependency is unavailable (e.g. the screening log); retry",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message", "problems"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "line": {"type": ["integer", "null"]},
+                    "field": {"type": "string"},
+                    "value": {"type": ["string", "null"]},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Add the house error responses to every operation of the OpenAPI document."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path in doc.get("paths", {}).values():
+            for op in path.values():
+                responses = op.setdefault("responses", {})
+                for code, why in ERRORS.items():
+                    entry = responses.setdefault(code, {"description": why})
+                    entry["content"] = {"application/json": {"schema": ref}}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _short(v: object) -> str | None:

@@ -41,9 +41,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="a stable code: not_found, invalid_input, unauthorized, ...")
     message: str = Field(description="for a person to read")
-    problems: list[ProblemOut] = Field(
-        default_factory=list, description="per-field problems (input errors only)"
-    )
+    problems: list[ProblemOut] = Field(description="per-field problems; empty when none")
 
 
 DESCRIPTIONS: dict[int, str] = {
