@@ -128,7 +128,6 @@ def create_app(registry: Registry) -> FastAPI:
     from socialcredit.web.pages import install as install_pages  # page kit (issue 11)
 
     install_pages(app)  # page kit: static files, CSP, language switch, errors as pages
-    document_errors(app)
     return app
 
 
@@ -139,63 +138,6 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
-# What any operation may answer besides its own successes: the error handlers above make each
-# of these, in the one body shape. Documented on every operation so a client (and the fuzz
-# stage) knows every status the API can return.
-ERRORS = {
-    "400": "the body could not be parsed",
-    "401": "no or a wrong credential (operator token, API key or session)",
-    "403": "not allowed for this credential",
-    "404": "no such thing",
-    "409": "conflicts with what is stored",
-    "422": "invalid input: `problems` names each field",
-    "429": "rate limited: retry after `Retry-After` seconds",
-    "503": "a dependency is unavailable (e.g. the screening log); retry",
-}
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error", "message", "problems"],
-    "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "problems": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "line": {"type": ["integer", "null"]},
-                    "field": {"type": "string"},
-                    "value": {"type": ["string", "null"]},
-                    "reason": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-
-
-def document_errors(app: FastAPI) -> None:
-    """Add the house error responses to every operation of the OpenAPI document."""
-    from fastapi.openapi.utils import get_openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        doc = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-        ref = {"$ref": "#/components/schemas/Error"}
-        for path in doc.get("paths", {}).values():
-            for op in path.values():
-                responses = op.setdefault("responses", {})
-                for code, why in ERRORS.items():
-                    entry = responses.setdefault(code, {"description": why})
-                    entry["content"] = {"application/json": {"schema": ref}}
-        app.openapi_schema = doc
-        return doc
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _short(v: object) -> str | None:
