@@ -10,6 +10,13 @@ commits on (as durable as the SQLite run), skipped with a note when no server bi
 
     .venv/bin/python bench/ingest.py                    # 1,000,000 records
     .venv/bin/python bench/ingest.py --records 200000 --no-pg
+    .venv/bin/python bench/ingest.py --log-cost --rounds 3   # SQLite without/with the log
+
+``--log-cost`` loads the same file into fresh SQLite databases without and with the
+transparency log (``ingest_file(log=False)``, which exists for this comparison only),
+alternating, and prints each side's times and the ratios of the best runs: the rate with the
+log over the rate without (DESIGN.md: at least 0.9) and the CPU seconds (staging workers
+included) with over without.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import glob
 import json
 import os
 import re
+import resource
 import tempfile
 import time
 from importlib import resources
@@ -152,16 +160,23 @@ def make_table(n: int, seed: int = 2026) -> pa.Table:
     )
 
 
-def run(url: str, backend: str, path: Path, n: int) -> dict[str, object]:
+def cpu() -> float:
+    """CPU seconds of this process and its reaped children (the staging workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(url: str, backend: str, path: Path, n: int, *, log: bool = True) -> dict[str, object]:
     pack = load_rulepack()
     engine = make_engine(url)
     migrate(engine)
     with SqlUnitOfWork(engine) as uow:
         seed_reference_authorities(uow, pack)
         uow.commit()
-    t0 = time.perf_counter()
-    report = ingest_file(SqlUnitOfWork(engine), path, pack=pack, today=TODAY)
-    seconds = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), cpu()
+    report = ingest_file(SqlUnitOfWork(engine), path, pack=pack, today=TODAY, log=log)
+    seconds, cpu_seconds = time.perf_counter() - t0, cpu() - c0
     engine.dispose()
     if report.accepted != n or report.rejected:
         raise SystemExit(f"bench data not all accepted: {report.rejected[:5]}")
@@ -170,10 +185,42 @@ def run(url: str, backend: str, path: Path, n: int) -> dict[str, object]:
         "bench": "ingest",
         "backend": backend,
         "records": n,
+        "log": log,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds, 3),
         "records_per_s": round(rate),
         "target_records_per_s": TARGET,
         "ratio_to_target": round(rate / TARGET, 3),
+    }
+
+
+def log_cost(tmp: Path, path: Path, n: int, rounds: int) -> dict[str, object]:
+    """The same load into fresh databases without and with the log, alternating (the VM's
+    load drifts), each side's best: the log's cost as rate and CPU ratios (DESIGN.md: the
+    log costs at most 10% of ingest throughput, i.e. with/without rate >= 0.9)."""
+    runs: dict[bool, list[dict[str, object]]] = {False: [], True: []}
+    for k in range(rounds):
+        for log in (False, True) if k % 2 == 0 else (True, False):
+            db = tmp / f"cost-{k}-{int(log)}.db"
+            runs[log].append(run(f"sqlite:///{db}", "sqlite", path, n, log=log))
+            db.unlink()
+
+    def best(log: bool, key: str) -> float:
+        return min(float(r[key]) for r in runs[log])  # type: ignore[arg-type]
+
+    rate_ratio = best(False, "seconds") / best(True, "seconds")
+    cpu_ratio = best(True, "cpu_seconds") / best(False, "cpu_seconds")
+    return {
+        "bench": "ingest_log_cost",
+        "records": n,
+        "rounds": rounds,
+        "seconds_without": [r["seconds"] for r in runs[False]],
+        "seconds_with": [r["seconds"] for r in runs[True]],
+        "cpu_without": [r["cpu_seconds"] for r in runs[False]],
+        "cpu_with": [r["cpu_seconds"] for r in runs[True]],
+        "rate_with_over_without": round(rate_ratio, 3),
+        "cpu_with_over_without": round(cpu_ratio, 3),
+        "within_budget": rate_ratio >= 0.9,
     }
 
 
@@ -181,10 +228,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--no-pg", action="store_true", help="SQLite only")
+    ap.add_argument(
+        "--log-cost",
+        action="store_true",
+        help="SQLite without and with the transparency log, alternating, and their ratio",
+    )
+    ap.add_argument("--rounds", type=int, default=2, help="with --log-cost: pairs of runs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "records.parquet"
         pq.write_table(make_table(args.records), path)
+        if args.log_cost:
+            print(json.dumps(log_cost(Path(tmp), path, args.records, args.rounds)))
+            return
         print(json.dumps(run(f"sqlite:///{tmp}/bench.db", "sqlite", path, args.records)))
         if args.no_pg:
             return

@@ -18,6 +18,12 @@ Builds a fresh SQLite registry and times ``build_report`` (the figure) and writi
     .venv/bin/python bench/report.py --scale 0.1       # a tenth: about 4 minutes
     .venv/bin/python bench/report.py                   # a quarter of a national year
     .venv/bin/python bench/report.py --scale 1         # a national year
+    .venv/bin/python bench/report.py --scale 0.1 --dir D            # keep the registry in D
+    .venv/bin/python bench/report.py --scale 0.1 --dir D --reuse    # time the report alone
+
+``--reuse`` times the report alone, in a fresh process, on the registry an earlier run kept
+(``report_peak_rss_mb`` is then the report's own), and writes its JSON (``generated_at``
+blanked) beside it, so two versions of the code can be compared on the same registry.
 
 Besides the report's own timings, the JSON line has each phase's seconds and peak resident
 memory (``phases``: the high-water mark, reset through /proc/self/clear_refs at the start of
@@ -229,6 +235,31 @@ def screenings(reg: Registry, ids: pa.Array, n_deny_f: int, n_deny_r: int, seed:
     return n
 
 
+def report_only(db: Path, work: Path, scale: float) -> None:
+    """Time the report alone on a registry an earlier run built (``--dir``, ``--reuse``)."""
+    if not db.exists():
+        raise SystemExit(f"no registry at {db}: run once with --dir first")
+    reg = open_registry(Settings(database_url=f"sqlite:///{db}"))
+    reg.clock = lambda: dt.datetime(YEAR + 1, 1, 15, tzinfo=dt.UTC)
+    phases = Phases()
+    with phases("report"):
+        t0 = time.perf_counter()
+        report = build_report(reg, YEAR)
+        t_report = time.perf_counter() - t0
+    report["generated_at"] = None  # the rest is the figure: compare it across runs
+    (work / "report.json").write_text(json.dumps(report, sort_keys=True, indent=1), "utf-8")
+    out = {
+        "bench": "report",
+        "scale": scale,
+        "reused": str(db),
+        "report_seconds": round(t_report, 2),
+        "report_peak_rss_mb": phases.out["report"]["peak_rss_mb"],
+        "peak_rss_mb": peak_rss_mb(),
+        "json": str(work / "report.json"),
+    }
+    print(json.dumps(out))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -237,10 +268,17 @@ def main() -> None:
     ap.add_argument("--individuals", type=int, default=None, help="default 10M x scale")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--dir", type=Path, default=None, help="keep the database here")
+    ap.add_argument(
+        "--reuse", action="store_true", help="time the report only, on --dir's registry"
+    )
     args = ap.parse_args()
+    if args.reuse and args.dir is None:
+        raise SystemExit("--reuse needs --dir (a registry an earlier run kept)")
     work = args.dir or Path(tempfile.mkdtemp(prefix="socialcredit-report-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     db = work / "registry.db"
+    if args.reuse:
+        return report_only(db, work, args.scale)
     for stale in (db, work / "registry.db-wal", work / "registry.db-shm"):
         if stale.exists():
             stale.unlink()

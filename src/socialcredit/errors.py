@@ -100,3 +100,14 @@ class Forbidden(RegistryError):
 class CalendarMissing(RegistryError):
     status = 409
     code = "calendar_missing"
+
+
+class RateLimited(RegistryError):
+    """Too many requests for now; ``retry_after`` seconds to wait (the ``Retry-After``)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

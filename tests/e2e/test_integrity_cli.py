@@ -7,11 +7,8 @@ import datetime as dt
 import json
 import sqlite3
 
-from sqlalchemy import select
-
-from socialcredit.integrity import append_leaves, audit, leaf_payload
+from socialcredit.integrity import audit
 from socialcredit.store import make_engine
-from socialcredit.store.tables_dueprocess import audit_log
 
 from .conftest import Run
 
@@ -23,8 +20,7 @@ def _log_audit_rows(url: str, n: int) -> None:
     for i in range(n):
         with engine.begin() as conn:
             seq = audit.append(conn, NOW, "operator", "subject.read", subject_id=f"S{i}")
-            row = conn.execute(select(audit_log).where(audit_log.c.seq == seq)).one()
-            append_leaves(conn, "audit", [seq], [leaf_payload("audit", row._mapping)], at=NOW)
+            assert seq == i + 1  # audit.append logs the entry as a leaf itself
     engine.dispose()
 
 
@@ -33,7 +29,7 @@ def test_tamper_and_detect_from_the_command_line(run: Run, registry_env: dict[st
     _log_audit_rows(url, 5)
     head = run("log", "head", "--sign")
     assert head.returncode == 0, head.stderr
-    assert head.stdout.split("\n")[1] == "5"
+    assert int(head.stdout.split("\n")[1]) >= 5  # the authorities init registered too
     key = run("log", "key")
     assert key.stdout.startswith("socialcredit.registry.invalid/log+")
     proof = run("log", "prove", "3", "--json")
@@ -47,7 +43,7 @@ def test_tamper_and_detect_from_the_command_line(run: Run, registry_env: dict[st
     db.close()
     bad = run("log", "verify")
     assert bad.returncode == 1
-    assert "leaf 1: audit 2 was edited" in bad.stderr
+    assert ": audit 2 was edited after it was logged" in bad.stderr
 
 
 def test_bad_leaf_numbers_are_clear_errors(run: Run) -> None:

@@ -58,16 +58,6 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "out"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser: Any, report_dir: Path) -> Iterator[Any]:
     pg = browser.new_page(viewport={"width": 1000, "height": 1200})
@@ -150,7 +140,7 @@ def test_contents_link_every_chart_and_table_and_the_csvs_beside_the_page(
 ) -> None:
     anchors = page.locator('nav a[href^="#"]').all()
     targets = [a.get_attribute("href") for a in anchors]
-    assert len(targets) == 5 + 9 + 10  # sections, charts (two programmes), tables
+    assert len(targets) == 6 + 9 + 10  # sections, charts (two programmes), tables
     for t in targets:
         assert page.locator(t).count() == 1, t
     csvs = page.locator('nav a[href$=".csv"]').all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from socialcredit.errors import Conflict, Forbidden, NotFound, RegistryError
+from socialcredit.errors import Conflict, Forbidden, NotFound, RateLimited, RegistryError
 
 
 class NotAuthenticated(RegistryError):
@@ -25,15 +25,10 @@ class PasswordChangeRequired(RegistryError):
     code = "password_change_required"
 
 
-class LockedOut(RegistryError):
+class LockedOut(RateLimited):
     """Too many failed sign-ins for this account or address; ``retry_after`` seconds to wait."""
 
-    status = 429
     code = "locked_out"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class RoleRefused(Forbidden):

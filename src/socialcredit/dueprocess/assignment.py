@@ -18,7 +18,7 @@ from socialcredit.domain.identity import parse_subject_id
 from socialcredit.dueprocess.cases import get_case, open_case
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from socialcredit.integrity import audit
+from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import cases, reviewers
@@ -47,6 +47,7 @@ def add_reviewer(reg: Registry, r: dp.Reviewer, actor: str) -> dict[str, Any]:
                 created_at=naive_utc(reg.now()),
             )
         )
+        log_rows(conn, "reviewer", [r.id])
         audit.append(
             conn,
             reg.now(),
@@ -125,6 +126,7 @@ def assign(reg: Registry, case_id: int, reviewer_id: str, actor: str) -> dict[st
         conn.execute(
             update(cases).where(cases.c.id == case_id).values(reviewer=rv.id, reviewer_body=rv.body)
         )
+        log_rows(conn, "case", [case_id])
         audit.append(
             conn,
             reg.now(),

@@ -26,6 +26,7 @@ from socialcredit.domain.restrictions import Listing
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.letters import Letter
 from socialcredit.errors import Conflict, NotFound
+from socialcredit.integrity import log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.codec import record_to_json
@@ -111,6 +112,8 @@ def append_record_event(
             batch_id=int(batch[0]),
         )
     )
+    log_rows(conn, "batch", [int(batch[0])])
+    log_rows(conn, "record_event", [eid])
     return eid
 
 

@@ -190,12 +190,26 @@ def notices_work(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan notices for new record events and deliver due emails, with retries."""
+    import time
+
     from socialcredit.dueprocess.delivery import run_worker
+    from socialcredit.integrity import log_key, maybe_sign_head
 
     with errors(as_json):
         name = worker or f"{socket.gethostname()}:{os.getpid()}"
+        reg = cli_registry()
+        key = log_key(reg.settings)
+        last = [-1e9]
+
+        def heads() -> None:
+            # a head at most once a minute while the log grows (maybe_sign_head decides);
+            # asked every 10 s, not every idle round: asking is a write transaction
+            if time.monotonic() - last[0] >= 10:
+                last[0] = time.monotonic()
+                maybe_sign_head(reg.engine, reg.now(), key)
+
         try:
-            totals = run_worker(cli_registry(), name, once=once)
+            totals = run_worker(reg, name, once=once, each_round=heads)
         except KeyboardInterrupt:
             return
         print_json(totals) if as_json else out.print(
@@ -265,38 +279,36 @@ def notices_served(
 
 @audit_app.command("verify")
 def audit_verify(
-    head: Annotated[str | None, typer.Option(help="SEQ:HASH kept from `audit head`")] = None,
+    head: Annotated[
+        str | None, typer.Option(help="retired: the old chain's SEQ:HASH (refused, exit 2)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Prove the chain intact, or name the first altered or missing entry (exit status 1)."""
+    """The audit trail is part of the transparency log: this is `log verify` (every leaf
+    recomputed from its row, every signed head checked); exit status 1 naming what is wrong."""
     from socialcredit.integrity.audit import verify
 
     with errors(as_json):
-        v = verify(cli_registry().engine, head)
+        reg = cli_registry()
+        v = verify(reg.engine, reg.settings, head)
         if as_json:
             print_json(v.to_dict())
-        elif v.ok:
-            out.print(
-                f"[green]audit chain intact[/]: {v.entries} entries, "
-                f"head {v.head_seq}:{v.head_hash}"
-            )
         else:
-            err.print(
-                f"[red]audit chain broken at entry {v.first_bad_seq}[/]: {v.problem} "
-                f"({v.entries} entries verified before it)",
-                highlight=False,
-            )
+            state = "[green]intact[/]" if v.ok else "[red]NOT INTACT[/]"
+            out.print(f"audit trail (transparency log) {state}: {v.leaves} leaves")
+            for p in [*v.problems, *map(str, v.bad_leaves)]:
+                err.print(f"  - {p}", highlight=False)
         if not v.ok:
             raise typer.Exit(1)
 
 
 @audit_app.command("head")
 def audit_head() -> None:
-    """The newest entry as SEQ:HASH: keep it elsewhere to catch entries cut off the end."""
-    from socialcredit.integrity.audit import verify
+    """Retired with the hash chain: keep `socialcredit log head` instead (exit status 2)."""
+    from socialcredit.integrity.audit import RETIRED_HEAD
 
-    with errors():
-        typer.echo(verify(cli_registry().engine).to_dict()["head"])
+    err.print(f"[red]error:[/] {RETIRED_HEAD}", highlight=False)
+    raise typer.Exit(2)
 
 
 def mailcatcher(
@@ -357,3 +369,46 @@ def mailbox(
         out.rule(f"{m.subject}")
         out.print(f"To: {m.to}   Message-ID: {m.message_id}   ({m.path.name})", highlight=False)
         out.print(m.body, highlight=False, markup=False)
+
+
+# --- case show / case assign (issue 12): one block, so the commands above merge cleanly -------
+
+
+@case_app.command("show")
+def case_show(case_id: int, as_json: JsonOpt = False) -> None:
+    """One case: the record and its legal basis, the statement and evidence, earlier decisions."""
+    from socialcredit.dueprocess.workbench import case_file
+
+    with errors(as_json):
+        d = case_file(cli_registry(), case_id)
+        if as_json:
+            print_json(d)
+            return
+        c, r = d["case"], d["record"] or {}
+        overdue = " [red]OVERDUE[/]" if c["overdue"] else ""
+        out.print(f"case {c['id']} ({c['kind']}, {c['state']}): due {c['due_on']}{overdue}")
+        out.print(f"  record     {c['record']}: {r.get('category')}", highlight=False)
+        out.print(f"  basis      {r.get('legal_basis')}", highlight=False)
+        out.print(f"  subject    {r.get('subject_name')} ({c['subject_id']})", highlight=False)
+        out.print(f"  grounds    {c['grounds']}", highlight=False)
+        out.print(f"  statement  {c['statement']}", highlight=False)
+        for doc in c["documents"] or []:
+            out.print(f"  evidence   {doc}", highlight=False)
+        out.print(f"  reviewer   {c['reviewer'] or '-'} ({c['reviewer_body'] or '-'})")
+        if c["decided_on"]:
+            out.print(f"  decided    {c['decided_on']}: {c['outcome']}: {c['decision_reasons']}")
+        for e in d["earlier"]:
+            out.print(f"  earlier    case {e['id']} {e['decided_on']}: {e['outcome']}")
+
+
+@case_app.command("assign")
+def case_assign(
+    case_id: int,
+    reviewer: Annotated[str, typer.Option(help="the reviewer's id (`reviewer list`)")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Assign a case to a reviewer (refused if they may not decide it: their own record, ...)."""
+    from socialcredit.dueprocess.assignment import assign
+
+    with errors(as_json):
+        _print_cases([assign(cli_registry(), case_id, reviewer, "operator")], as_json)

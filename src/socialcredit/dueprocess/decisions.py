@@ -28,7 +28,7 @@ from socialcredit.dueprocess.cases import (
 )
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Forbidden, InvalidInput
-from socialcredit.integrity import audit
+from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import cases
@@ -191,6 +191,7 @@ def decide(
             record=ref,
             case_id=case_id,
         )
+        log_rows(conn, "case", [case_id])
         audit.append(
             conn,
             now,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -25,7 +26,7 @@ from sqlalchemy import select, update
 
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.outbox import get_notice, notice_dict, plan, queue_letter_copy
-from socialcredit.integrity import audit
+from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import notices
 
@@ -128,6 +129,7 @@ def _settle(reg: Registry, n: Any, worker: str, error: str | None, done: dict[st
                     last_error=None,
                 )
             )
+            log_rows(conn, "notice", [n.id])
             audit.append(
                 conn,
                 now,
@@ -145,6 +147,7 @@ def _settle(reg: Registry, n: Any, worker: str, error: str | None, done: dict[st
                 .where(mine)
                 .values(status="failed", claimed_by=None, claimed_until=None, last_error=error)
             )
+            log_rows(conn, "notice", [n.id])
             queue_letter_copy(conn, reg, n)
             audit.append(
                 conn,
@@ -177,14 +180,18 @@ def run_worker(
     once: bool = False,
     idle: float = 0.5,
     max_loops: int | None = None,
+    each_round: Callable[[], object] | None = None,
 ) -> dict[str, int]:
-    """Plan and deliver until stopped (or one pass with ``once``); returns the totals."""
+    """Plan and deliver until stopped (or one pass with ``once``); returns the totals.
+    ``each_round`` runs after every round (the CLI's worker signs log heads there)."""
     import time
 
     totals = {"queued": 0, "delivered": 0, "retry": 0, "failed": 0}
     loops = 0
     while True:
         loops += 1
+        if loops > 1 and each_round is not None:
+            each_round()
         queued = plan(reg)
         got = deliver_due(reg, worker)
         totals["queued"] += queued
@@ -192,6 +199,8 @@ def run_worker(
             totals[k] += v
         busy = queued or any(got.values())
         if once and not busy:
+            if each_round is not None:
+                each_round()
             return totals
         if max_loops is not None and loops >= max_loops:
             return totals
@@ -214,6 +223,7 @@ def mark_letter(reg: Registry, notice_id: int, status: str, actor: str) -> dict[
         values["delivered_at"] = naive_utc(now)
     with reg.engine.begin() as conn:
         conn.execute(update(notices).where(notices.c.id == notice_id).values(**values))
+        log_rows(conn, "notice", [notice_id])
         audit.append(
             conn,
             now,

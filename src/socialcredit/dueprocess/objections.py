@@ -24,7 +24,7 @@ from socialcredit.dueprocess.cases import (
 )
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Conflict, InvalidInput
-from socialcredit.integrity import audit
+from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import cases
 
@@ -134,6 +134,7 @@ def file_objection(
             record=(authority, case_number),
             case_id=cid,
         )
+        log_rows(conn, "case", [cid])
         audit.append(
             conn,
             now,

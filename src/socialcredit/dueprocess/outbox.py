@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.dueprocess.letters import Letter, record_letter
-from socialcredit.integrity import audit
+from socialcredit.integrity import audit, log_place, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import notice_cursor, notices
@@ -37,7 +37,12 @@ CURSOR = "record_events"
 def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(notices)
     res = conn.execute(ins.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return bool(res.rowcount)
+    if not res.rowcount:
+        return False
+    c = notices.c
+    nid = conn.execute(select(c.id).where(c.dedupe_key == values["dedupe_key"])).scalar_one()
+    log_rows(conn, "notice", [int(nid)])  # queued: what the subject will be told, as of now
+    return True
 
 
 def queue(
@@ -51,9 +56,14 @@ def queue(
     record: tuple[str, str] | None = None,
     case_id: int | None = None,
     channel: str | None = None,
+    logged: tuple[str, int] | None = None,
 ) -> bool:
     """Queue a notice in the caller's transaction: email if the subject has a registered
-    address, else a letter for the record's authority to serve. False if already queued."""
+    address, else a letter for the record's authority to serve. False if already queued.
+
+    A notice about a record says where the record (or ``logged``: the event the notice is
+    about) is in the transparency log and how to check it (:func:`_log_section`)."""
+    _log_section(conn, letter, record, logged)
     s = conn.execute(
         select(t.subjects.c.contact_email).where(t.subjects.c.id == subject_id)
     ).first()
@@ -82,6 +92,28 @@ def queue(
             "next_attempt_at": now,
         },
     )
+
+
+def _log_section(
+    conn: Connection,
+    letter: Letter,
+    record: tuple[str, str] | None,
+    logged: tuple[str, int] | None,
+) -> None:
+    if logged is None and record is not None:
+        r = t.records.c
+        rid = conn.execute(
+            select(r.id).where(r.authority == record[0], r.case_number == record[1])
+        ).scalar()
+        logged = None if rid is None else ("record", int(rid))
+    if logged is None:
+        return
+    place = log_place(conn, *logged)
+    if place is None:
+        return
+    ref = f"{record[0]}/{record[1]}" if record else f"{logged[0]} {logged[1]}"
+    what = f"Record {ref}" if logged[0] == "record" else f"This change to record {ref}"
+    letter.add("Check it in the transparency log", *place.lines(what))
 
 
 def queue_letter_copy(conn: Connection, reg: Registry, n: Any) -> None:
@@ -191,6 +223,7 @@ def plan(reg: Registry, limit: int = 500) -> int:
                 letter=letter,
                 dedupe_key=f"event:{ev.id}",
                 record=(ev.authority, ev.case_number),
+                logged=("record" if ev.type == "listed" else "record_event", int(ev.id)),
             )
         last = int(rows[-1].id)
         if now_row is None:

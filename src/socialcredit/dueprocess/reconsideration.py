@@ -17,7 +17,7 @@ from socialcredit.dueprocess.assignment import auto_assign
 from socialcredit.dueprocess.cases import case_letter, get_case
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Conflict, InvalidInput, NotFound
-from socialcredit.integrity import audit
+from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import cases
 
@@ -89,6 +89,7 @@ def file_reconsideration(
             record=(p.record_authority, p.record_case_number),
             case_id=cid,
         )
+        log_rows(conn, "case", [cid])
         audit.append(
             conn,
             now,

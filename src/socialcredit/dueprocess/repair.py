@@ -24,7 +24,7 @@ from socialcredit.dueprocess import outbox
 from socialcredit.dueprocess.cases import append_record_event, get_case, mark_changed, own_record
 from socialcredit.dueprocess.letters import Letter
 from socialcredit.errors import InvalidInput
-from socialcredit.integrity import audit
+from socialcredit.integrity import audit, log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import cases
 
@@ -109,6 +109,7 @@ def apply_for_repair(
             record=(authority, case_number),
             case_id=cid,
         )
+        log_rows(conn, "case", [cid])
         audit.append(
             conn,
             now,

@@ -24,8 +24,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from socialcredit.domain.identity import parse_subject_id
 from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.dueprocess.clock import naive_utc
-from socialcredit.errors import Forbidden, RegistryError
-from socialcredit.integrity import audit
+from socialcredit.errors import Forbidden, RateLimited, RegistryError
+from socialcredit.integrity import audit, latest_head, log_place
 from socialcredit.runtime.limits import budget
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
@@ -40,15 +40,6 @@ SESSION_TTL = dt.timedelta(minutes=30)
 class Unauthenticated(RegistryError):
     status = 401
     code = "unauthenticated"
-
-
-class RateLimited(RegistryError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class DeliveryFailed(RegistryError):
@@ -268,6 +259,36 @@ def _scores(reg: Registry, subject_id: str) -> list[dict[str, Any]] | None:
     return result
 
 
+def _log_places(reg: Registry, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each record's leaf in the transparency log (and its events'), set on the record as
+    ``log``, and the latest signed head: what the subject checks with ``log prove``."""
+    r, e = t.records.c, t.record_events.c
+    with reg.engine.connect() as conn:
+        head = latest_head(conn)
+        for rec in records:
+            rid = conn.execute(
+                select(r.id).where(
+                    r.authority == rec["authority"], r.case_number == rec["case_number"]
+                )
+            ).scalar()
+            if rid is None:
+                continue
+            place = log_place(conn, "record", int(rid), head)
+            rec["log"] = None if place is None else place.to_dict()
+            events = conn.execute(select(e.id).where(e.record_id == rid).order_by(e.id))
+            rec["log_events"] = [
+                p.to_dict()
+                for p in (log_place(conn, "record_event", int(i), head) for i in events.scalars())
+                if p is not None
+            ]
+    return {
+        "key": "/v1/log/key",
+        "head": None if head is None else head.to_dict(),
+        "how_to_check": "GET /v1/log/proof/inclusion?leaf=LEAF (or `socialcredit log prove "
+        "LEAF`) and check it against the head's root and the published key",
+    }
+
+
 def own_file(
     reg: Registry, viewer: str, raw_target: str | None, *, export: bool = False
 ) -> dict[str, Any]:
@@ -284,6 +305,7 @@ def own_file(
     d["refused_screenings"] = refused_checks_of(reg, target)
     d["scores"] = _scores(reg, target)
     d["audit"] = audit.entries_for_subject(reg.engine, target)
+    d["transparency_log"] = _log_places(reg, d["records"])
     audit.record(
         reg.engine,
         reg.now(),

@@ -8,38 +8,57 @@ payloads from :func:`leaf_payload` / :func:`leaf_payloads`; a timer calls
 
 from socialcredit.integrity.heads import (
     Head,
+    HeadTimer,
     all_heads,
+    head_before,
     key_path,
     latest_head,
     log_key,
     maybe_sign_head,
     sign_head,
 )
-from socialcredit.integrity.leaves import KIND_TABLES, TableRows, leaf_payload, leaf_payloads
-from socialcredit.integrity.merkle import verify_consistency, verify_inclusion
+from socialcredit.integrity.leaves import (
+    KIND_COLUMNS,
+    KIND_TABLES,
+    RANGE_KINDS,
+    TableRows,
+    leaf_payload,
+    leaf_payloads,
+)
+from socialcredit.integrity.merkle import leaf_hashes, verify_consistency, verify_inclusion
 from socialcredit.integrity.note import Checkpoint, SigningKey, open_checkpoint
+from socialcredit.integrity.places import LogPlace, log_place
 from socialcredit.integrity.store import (
     append_hashes,
     append_leaves,
     consistency_proof,
     inclusion_proof,
     leaf_hash_at,
+    leaf_index,
+    log_range,
+    log_rows,
     root_at,
     tree_size,
 )
-from socialcredit.integrity.verify import LogVerdict, verify_log
+from socialcredit.integrity.store import lock as lock_log
+from socialcredit.integrity.verify import LogVerdict, verify_log, verify_stored
 from socialcredit.integrity.witness import Witness, WitnessAlarm, monitor
 
 __all__ = [
+    "KIND_COLUMNS",
     "KIND_TABLES",
+    "RANGE_KINDS",
     "Checkpoint",
     "Head",
+    "HeadTimer",
+    "LogPlace",
     "LogVerdict",
     "SigningKey",
     "TableRows",
     "Witness",
     "WitnessAlarm",
     "all_heads",
+    "head_before",
     "append_hashes",
     "append_leaves",
     "consistency_proof",
@@ -47,9 +66,15 @@ __all__ = [
     "key_path",
     "latest_head",
     "leaf_hash_at",
+    "leaf_hashes",
+    "leaf_index",
     "leaf_payload",
     "leaf_payloads",
+    "lock_log",
     "log_key",
+    "log_place",
+    "log_range",
+    "log_rows",
     "maybe_sign_head",
     "monitor",
     "open_checkpoint",
@@ -59,4 +84,5 @@ __all__ = [
     "verify_consistency",
     "verify_inclusion",
     "verify_log",
+    "verify_stored",
 ]

@@ -1,16 +1,17 @@
-"""The tamper-evident audit log: every write and every read of personal data, hash-chained.
+"""The audit trail: who did what to or read whose data, one row per act, each row a leaf of
+the transparency log (kind ``audit``, the row's own fields) in the transaction of the act.
 
-Entry ``n`` stores ``hash_n = sha256(hash_{n-1} | n | at | actor | action | subject | target |
-details)`` with ``hash_0`` = 64 zeros, and sequence numbers run 1, 2, 3 ... without gaps. So
-editing any stored field breaks that entry's hash, deleting an entry breaks the sequence and
-the next entry's ``prev_hash``, and :func:`verify` names the first entry that is wrong.
+The rows stay because the subject's file and the staff pages read them; their protection is
+the log's (issue 13): ``log verify`` recomputes each entry's leaf from its row and names an
+entry edited or deleted, and signed heads and witnesses catch entries cut off the end or a
+history rewritten and re-signed, which the old hash chain in ``prev_hash``/``hash`` could not
+(recomputing every later hash, or cutting the end, left it "intact"). Those two columns are
+still filled, as the schema requires, but nothing checks them: :func:`verify` is
+``log verify``, and the chain's ``SEQ:HASH`` heads are refused with a clear message.
 
 Appends are serialised: on SQLite every writing transaction holds the write lock (BEGIN
-IMMEDIATE); on PostgreSQL :func:`append` takes a transaction-level advisory lock. An append is
-part of the caller's transaction, so the entry exists exactly when the change it records does.
-
-What the chain cannot see on its own is the newest entries being cut off the end; an operator
-who keeps the head (``socialcredit audit head``) and passes it to ``verify`` closes that gap.
+IMMEDIATE); on PostgreSQL :func:`append` takes a transaction-level advisory lock (then the
+log's, in that order, as everywhere).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from socialcredit.errors import InvalidInput
+from socialcredit.integrity.store import log_rows
+from socialcredit.integrity.verify import LogVerdict, verify_stored
+from socialcredit.settings import Settings
 from socialcredit.store.tables_dueprocess import audit_log
 
 GENESIS = "0" * 64
@@ -86,6 +88,7 @@ def append(
             hash=entry_hash(prev, seq, at, actor, action, subject_id, target, body),
         )
     )
+    log_rows(conn, "audit", [seq])
     return seq
 
 
@@ -95,89 +98,21 @@ def record(engine: Engine, now: dt.datetime, actor: str, action: str, **kw: Any)
         return append(conn, now, actor, action, **kw)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    entries: int
-    head_seq: int
-    head_hash: str
-    first_bad_seq: int | None = None
-    problem: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "head": f"{self.head_seq}:{self.head_hash}",
-            "first_bad_seq": self.first_bad_seq,
-            "problem": self.problem,
-        }
+RETIRED_HEAD = (
+    "the audit chain's SEQ:HASH heads were retired: audit entries are leaves of the "
+    "transparency log, checked against its signed heads (`socialcredit log verify`; keep "
+    "`socialcredit log head` or GET /v1/log/head elsewhere, or run a witness: "
+    "`socialcredit log monitor`)"
+)
 
 
-def _rows(conn: Connection) -> Iterator[Any]:
-    yield from conn.execution_options(yield_per=10_000).execute(
-        select(audit_log).order_by(audit_log.c.seq)
-    )
-
-
-def verify(engine: Engine, expect_head: str | None = None) -> Verdict:
-    """Walk the chain from the start; stop at the first entry altered, missing or out of place.
-
-    ``expect_head`` ("SEQ:HASH", as printed by ``audit head``) also catches entries cut off the
-    end after that head was taken.
-    """
-    prev, expected, n = GENESIS, 1, 0
-    with engine.connect() as conn:
-        for r in _rows(conn):
-            if r.seq != expected:
-                missing = f"{expected}" if r.seq == expected + 1 else f"{expected}-{r.seq - 1}"
-                return Verdict(
-                    False, n, expected - 1, prev, expected, f"entry {missing} is missing"
-                )
-            if r.prev_hash != prev:
-                return Verdict(
-                    False,
-                    n,
-                    expected - 1,
-                    prev,
-                    r.seq,
-                    f"entry {r.seq} does not follow entry {r.seq - 1}: the chain was re-linked",
-                )
-            h = entry_hash(
-                r.prev_hash, r.seq, r.at, r.actor, r.action, r.subject_id, r.target, r.details
-            )
-            if h != r.hash:
-                return Verdict(
-                    False,
-                    n,
-                    expected - 1,
-                    prev,
-                    r.seq,
-                    f"entry {r.seq} was altered: its content does not match its hash",
-                )
-            prev, expected, n = r.hash, expected + 1, n + 1
-    head_seq = expected - 1
-    if expect_head:
-        want_seq_s, _, want_hash = expect_head.partition(":")
-        if not (want_seq_s.isascii() and want_seq_s.isdigit() and len(want_seq_s) <= 18):
-            raise InvalidInput.one("head", "SEQ:HASH as printed by `audit head`", expect_head[:80])
-        want_seq = int(want_seq_s)
-        if head_seq < want_seq:
-            return Verdict(
-                False,
-                n,
-                head_seq,
-                prev,
-                head_seq + 1,
-                f"entries {head_seq + 1}-{want_seq} are missing",
-            )
-        with engine.connect() as conn:
-            at = conn.execute(select(audit_log.c.hash).where(audit_log.c.seq == want_seq)).first()
-        if at is None or at.hash != want_hash:
-            return Verdict(
-                False, n, head_seq, prev, want_seq, f"entry {want_seq} is not the head kept"
-            )
-    return Verdict(True, n, head_seq, prev)
+def verify(engine: Engine, settings: Settings, expect_head: str | None = None) -> LogVerdict:
+    """The audit trail checked as what it now is, part of the transparency log: every leaf
+    recomputed from its row (an audit entry edited or deleted is named) and every signed
+    head checked. ``expect_head`` (an old chain head) is refused with a clear 422."""
+    if expect_head is not None:
+        raise InvalidInput.one("head", RETIRED_HEAD, expect_head)
+    return verify_stored(engine, settings)
 
 
 def entries_for_subject(engine: Engine, subject_id: str, limit: int = 1000) -> list[dict[str, Any]]:

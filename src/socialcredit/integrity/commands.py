@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from socialcredit.runtime.console import JsonOpt, cli_registry, err, errors, out, print_json
+
+if TYPE_CHECKING:
+    from socialcredit.integrity.verify import LogVerdict
 
 app = typer.Typer(no_args_is_help=True, help="The transparency log: heads, proofs, verification.")
 
@@ -109,31 +112,32 @@ def verify_cmd(
     """Recompute the tree and every leaf from the rows it stands for; check the signed heads.
 
     Exit status 1 when anything is wrong, each problem named."""
-    from socialcredit.integrity.heads import log_key
-    from socialcredit.integrity.leaves import TableRows
-    from socialcredit.integrity.verify import verify_log
+    from socialcredit.integrity.verify import verify_stored
 
     with errors(as_json):
         reg = cli_registry()
-        vkey = key or log_key(reg.settings).vkey()
-        with reg.engine.connect() as conn:
-            verdict = verify_log(reg.engine, TableRows(conn), vkey=vkey)
-        if as_json:
-            print_json(verdict.to_dict())
-        else:
-            state = "[green]intact[/]" if verdict.ok else "[red]NOT INTACT[/]"
-            out.print(
-                f"log {state}: {verdict.leaves} leaves, latest head size {verdict.head_size}, "
-                f"{verdict.rows_checked} rows recomputed"
-            )
-            for p in verdict.problems:
-                err.print(f"  - {p}", highlight=False)
-            for b in verdict.bad_leaves:
-                err.print(f"  - {b}", highlight=False)
-            if verdict.bad_leaf_count > len(verdict.bad_leaves):
-                err.print(f"  ... {verdict.bad_leaf_count - len(verdict.bad_leaves)} more")
-        if not verdict.ok:
-            raise typer.Exit(1)
+        verdict = verify_stored(reg.engine, reg.settings, key)
+        print_verdict(verdict, as_json)
+
+
+def print_verdict(verdict: LogVerdict, as_json: bool) -> None:
+    """Print a verdict of ``log verify`` (also ``audit verify``'s); exit 1 unless intact."""
+    if as_json:
+        print_json(verdict.to_dict())
+    else:
+        state = "[green]intact[/]" if verdict.ok else "[red]NOT INTACT[/]"
+        out.print(
+            f"log {state}: {verdict.leaves} leaves, latest head size {verdict.head_size}, "
+            f"{verdict.rows_checked} rows recomputed"
+        )
+        for p in verdict.problems:
+            err.print(f"  - {p}", highlight=False)
+        for b in verdict.bad_leaves:
+            err.print(f"  - {b}", highlight=False)
+        if verdict.bad_leaf_count > len(verdict.bad_leaves):
+            err.print(f"  ... {verdict.bad_leaf_count - len(verdict.bad_leaves)} more")
+    if not verdict.ok:
+        raise typer.Exit(1)
 
 
 @app.command("monitor")

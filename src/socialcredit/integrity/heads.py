@@ -9,6 +9,9 @@ signs are those of a committed prefix of the log.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from socialcredit.integrity import store
 from socialcredit.integrity.note import Checkpoint, SigningKey, load_or_create_key, sign_note
 from socialcredit.settings import Settings
 from socialcredit.store.tables_integrity import log_heads
+
+log = logging.getLogger(__name__)
 
 ORIGIN = "socialcredit.registry.invalid/log"
 HEAD_INTERVAL = dt.timedelta(minutes=1)
@@ -67,6 +72,14 @@ def latest_head(conn: Connection) -> Head | None:
     return None if row is None else _head(row)
 
 
+def head_before(conn: Connection, until: dt.datetime) -> Head | None:
+    """The largest head signed before ``until`` (naive UTC): a year's or a month's last."""
+    c = log_heads.c
+    q = select(log_heads).where(c.signed_at < until).order_by(c.size.desc(), c.id.desc())
+    row = conn.execute(q.limit(1)).first()
+    return None if row is None else _head(row)
+
+
 def all_heads(conn: Connection) -> list[Head]:
     return [_head(r) for r in conn.execute(select(log_heads).order_by(log_heads.c.id))]
 
@@ -99,3 +112,43 @@ def maybe_sign_head(
             if at - last.signed_at < interval or store.tree_size(conn) == last.size:
                 return None
         return sign_head(conn, key, now)
+
+
+class HeadTimer:
+    """Calls :func:`maybe_sign_head` every ``every`` seconds on a thread of its own (the
+    server's): a head at most once per :data:`HEAD_INTERVAL` while the log grows. The first
+    call comes after ``every`` seconds, not at start, so a server started for a moment
+    signs nothing (and ``key``, a loader, is not even asked for the key file)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        key: Callable[[], SigningKey],
+        clock: Callable[[], dt.datetime],
+        every: float = 60.0,
+    ) -> None:
+        self._engine, self._key, self._clock, self._every = engine, key, clock, every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.signed = 0
+
+    def tick(self) -> Head | None:
+        head = maybe_sign_head(self._engine, self._clock(), self._key())
+        self.signed += head is not None
+        return head
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                self.tick()
+            except Exception:  # the next round retries; a head late is not a head lost
+                log.exception("transparency log: signing a head failed")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="log-heads", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)

@@ -14,6 +14,7 @@ kind of row add it there.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -23,14 +24,29 @@ from sqlalchemy import Column, Connection, Table, select
 
 from socialcredit.store import tables as t
 from socialcredit.store import tables_dueprocess as tdp
+from socialcredit.store import tables_scoring as tscore
 from socialcredit.store import tables_screening as tsc
 
 _OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
+_CENT = Decimal("0.01")
+
+
+def _decimal(v: Decimal) -> str:
+    """Money is NUMERIC(20, 2) on PostgreSQL (12.50 read back) and the text as given on
+    SQLite (12.5, or 0012): a value with at most two places is written with exactly two,
+    so both backends give the same bytes. Anything finer keeps its own text."""
+    try:
+        q = v.quantize(_CENT)
+    except ArithmeticError:
+        return str(v)
+    return str(q) if q == v else str(v)
+
+
 def _default(v: Any) -> Any:
     if isinstance(v, Decimal):
-        return str(v)
+        return _decimal(v)
     if isinstance(v, bytes | bytearray | memoryview):
         return bytes(v).hex()
     raise TypeError(f"cannot encode {type(v).__name__} in a leaf payload")
@@ -84,7 +100,56 @@ KIND_TABLES: dict[str, tuple[Table, str]] = {
     "audit": (tdp.audit_log, "seq"),
     "relying_party": (tsc.relying_parties, "code"),
     "api_key": (tsc.api_keys, "id"),
+    "scoring_switch": (tscore.scoring_switches, "id"),
+    "calendar_year": (t.calendar_years, "year"),
 }
+
+
+# kind -> the columns a leaf commits to, where not the whole row: a notice's delivery
+# machinery (lease, attempts, retry time, last error) changes on every claim and retry and is
+# not part of what the registry told the subject; its status and sent/delivered times are.
+KIND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "notice": tuple(
+        c.name
+        for c in tdp.notices.columns
+        if c.name not in {"attempts", "next_attempt_at", "claimed_by", "claimed_until"}
+        and c.name != "last_error"
+    ),
+}
+
+
+def logged_columns(kind: str, table: Table) -> list[Column[Any]]:
+    """The columns of ``table`` a leaf of ``kind`` commits to."""
+    names = KIND_COLUMNS.get(kind)
+    return list(table.columns) if names is None else [table.c[n] for n in names]
+
+
+# kind -> (table, key column, row kind): a leaf standing for the rows with keys ``lo..hi``
+# (ref "lo-hi"), for reads logged by the thousand a second (screenings). Its payload is the
+# range, the row count and a SHA-256 over the rows' own payloads (as ``row kind``) in key
+# order, so ``log verify`` recomputes it from the rows as it does a single row's.
+RANGE_KINDS: dict[str, tuple[Table, str, str]] = {
+    "screening_batch": (tsc.screening_log, "id", "screening"),
+    "calendar_days": (t.calendar_days, "year", "calendar_day"),
+}
+
+
+def range_ref(lo: int, hi: int) -> str:
+    return f"{lo}-{hi}"
+
+
+def range_payload(conn: Connection, kind: str, lo: int, hi: int) -> bytes:
+    """The payload of the leaf standing for rows ``lo..hi`` (inclusive) of ``kind``."""
+    table, key, row_kind = RANGE_KINDS[kind]
+    col = _key(table, key)
+    h = hashlib.sha256()
+    n = 0
+    q = select(table).where(col >= lo, col <= hi).order_by(col, *table.primary_key.columns)
+    for row in conn.execution_options(yield_per=10_000).execute(q):
+        h.update(leaf_payload(row_kind, dict(row._mapping)))
+        h.update(b"\n")
+        n += 1
+    return leaf_payload(kind, {"first": lo, "last": hi, "rows": n, "sha256": h.hexdigest()})
 
 
 def _key(table: Table, name: str) -> Column[Any]:
@@ -114,14 +179,22 @@ class TableRows:
         return self.many(kind, [ref]).get(ref)
 
     def many(self, kind: str, refs: Sequence[str]) -> dict[str, bytes]:
+        if kind in RANGE_KINDS:
+            out: dict[str, bytes] = {}
+            for ref in refs:
+                lo, _, hi = ref.partition("-")
+                if lo.isdigit() and hi.isdigit():
+                    out[ref] = range_payload(self.conn, kind, int(lo), int(hi))
+            return out
         if kind not in self.kinds:
             return {}
         table, key = self.kinds[kind]
         col = _key(table, key)
-        out: dict[str, bytes] = {}
+        out = {}
         for i in range(0, len(refs), 500):
             part = [_typed(col, r) for r in refs[i : i + 500]]
-            for row in self.conn.execute(select(table).where(col.in_(part))):
+            q = select(*logged_columns(kind, table)).where(col.in_(part))
+            for row in self.conn.execute(q):
                 m = dict(row._mapping)
                 out[str(m[key])] = leaf_payload(kind, m)
         return out

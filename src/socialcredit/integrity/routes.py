@@ -9,16 +9,32 @@ the store (a 422 naming the field).
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, FastAPI, Query
 
 from socialcredit.errors import NotFound
 from socialcredit.integrity import heads, store
 from socialcredit.integrity.schemas import ConsistencyProof, InclusionProof, LogHead, LogKey
 from socialcredit.runtime.deps import RegistryDep
+from socialcredit.runtime.registry import Registry
 
-router = APIRouter(tags=["transparency log"])
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The server signs a head at most once a minute while the log grows."""
+    reg: Registry = app.state.registry
+    timer = heads.HeadTimer(reg.engine, lambda: heads.log_key(reg.settings), reg.now)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.stop()
+
+
+router = APIRouter(tags=["transparency log"], lifespan=lifespan)
 
 MAX_INDEX = 2**63 - 1
 NO_HEAD: dict[int | str, dict[str, Any]] = {404: {"description": "No signed tree head yet"}}

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from socialcredit.errors import InvalidInput
 from socialcredit.integrity import merkle
+from socialcredit.integrity.leaves import TableRows, range_payload, range_ref
 from socialcredit.store.sql_ingest import is_pg
 from socialcredit.store.tables_integrity import log_leaves, log_nodes, log_tiles
 
@@ -77,6 +78,35 @@ def append_leaves(
     return append_hashes(conn, kind, refs, merkle.leaf_hashes(payloads), at=at)
 
 
+def log_rows(
+    conn: Connection, kind: str, refs: Sequence[str | int], *, at: dt.datetime | None = None
+) -> range:
+    """Log the rows ``(kind, ref)`` as they stand now in this transaction: one leaf each.
+
+    For writes made a row or a few at a time (a case filed or decided, a notice sent, a key
+    revoked): the payload is read back exactly as ``log verify`` will read it, so the two
+    cannot drift. Call it after every change to a logged row: a row is checked against its
+    newest leaf. A ref with no row is an error (the caller logs what it just wrote).
+    """
+    if not refs:
+        return range(tree_size(conn), tree_size(conn))
+    got = TableRows(conn).many(kind, [str(r) for r in refs])
+    missing = [r for r in refs if str(r) not in got]
+    if missing:
+        raise LogCorrupt(f"cannot log {kind} {missing[:5]}: no such row")
+    return append_leaves(conn, kind, refs, [got[str(r)] for r in refs], at=at)
+
+
+def log_range(
+    conn: Connection, kind: str, lo: int, hi: int, *, at: dt.datetime | None = None
+) -> range:
+    """One leaf for rows ``lo..hi`` (inclusive) of a range kind (``leaves.RANGE_KINDS``),
+    as they stand in this transaction."""
+    return append_leaves(
+        conn, kind, [range_ref(lo, hi)], [range_payload(conn, kind, lo, hi)], at=at
+    )
+
+
 def _as_int(r: str | int) -> int | None:
     if isinstance(r, int) and not isinstance(r, bool):
         return r
@@ -108,13 +138,18 @@ def append_hashes(
     conn: Connection,
     kind: str,
     refs: Sequence[str | int],
-    hashes: Sequence[bytes],
+    hashes: Sequence[bytes] | bytes,
     *,
     at: dt.datetime | None = None,
 ) -> range:
     """:func:`append_leaves` with the leaf hashes already computed (e.g. by the forked
-    workers that build a bulk batch)."""
-    n = len(hashes)
+    workers that build a bulk batch), as a list or concatenated in one ``bytes``."""
+    if isinstance(hashes, bytes):
+        if len(hashes) % H:
+            raise ValueError(f"{len(hashes)} bytes is not a whole number of leaf hashes")
+        n, new = len(hashes) // H, hashes
+    else:
+        n, new = len(hashes), b"".join(hashes)
     if len(refs) != n:
         raise ValueError(f"{len(refs)} refs for {n} hashes")
     lock(conn)
@@ -128,7 +163,6 @@ def append_hashes(
     ]
     for i in range(0, len(runs), 10_000):
         conn.execute(insert(log_leaves), runs[i : i + 10_000])
-    new = b"".join(hashes)
     _write_tiles(conn, n0, new)
     store_subtrees(conn, n0, n0 + n, new)
     return range(n0, n0 + n)

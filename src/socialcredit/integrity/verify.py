@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from socialcredit.integrity import merkle, store
 from socialcredit.integrity.heads import all_heads
 from socialcredit.integrity.note import NoteError, open_checkpoint
+from socialcredit.settings import Settings
 
 CHUNK = 1 << 16
 H = merkle.HASH_SIZE
@@ -253,3 +254,14 @@ def _check_heads(
             v.problems.append(
                 f"head {h.id} (size {h.size}): its root is not the root of the stored leaves"
             )
+
+
+def verify_stored(engine: Engine, settings: Settings, vkey: str | None = None) -> LogVerdict:
+    """``log verify``: :func:`verify_log` recomputing every leaf from the registry's own
+    tables (``leaves.TableRows``), heads checked with ``vkey`` (default the log key's)."""
+    from socialcredit.integrity.heads import log_key
+    from socialcredit.integrity.leaves import TableRows
+
+    key = vkey or log_key(settings).vkey()
+    with engine.connect() as conn:
+        return verify_log(engine, TableRows(conn), vkey=key)

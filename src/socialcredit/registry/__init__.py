@@ -7,6 +7,7 @@ Other capabilities import only the names below; the modules behind them are the 
 """
 
 from socialcredit.registry.authorities import (
+    add_authority,
     court_county,
     reference_authorities,
     seed_reference_authorities,
@@ -35,6 +36,7 @@ __all__ = [
     "ingest_table",
     "load_regions",
     "note_change",
+    "add_authority",
     "reference_authorities",
     "seed_reference_authorities",
     "subject_file",

@@ -7,8 +7,11 @@ so the rule pack, not this list, decides who may submit what.
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
 from socialcredit.domain.records import Authority
 from socialcredit.domain.rules import RulePack
+from socialcredit.integrity import log_range, log_rows
 from socialcredit.registry.regions import COURTS, PROVINCES, load_regions
 from socialcredit.store.ports import UnitOfWork
 
@@ -68,6 +71,22 @@ def seed_reference_authorities(uow: UnitOfWork, pack: RulePack) -> list[Authorit
     added = []
     for a in reference_authorities(pack):
         if uow.authorities.get(a.code) is None:
-            uow.authorities.add(a)
+            add_authority(uow, a)
             added.append(a)
     return added
+
+
+def add_authority(uow: UnitOfWork, a: Authority) -> None:
+    """Register an authority in the caller's unit of work, a leaf of the transparency log
+    with it (on a SQL store; the in-memory fake keeps no log)."""
+    uow.authorities.add(a)
+    conn = getattr(uow, "connection", None)
+    if isinstance(conn, Connection):
+        log_rows(conn, "authority", [a.code])
+
+
+def log_calendar(conn: Connection, years: list[int]) -> None:
+    """The leaves of an official calendar load: each year's row and its days."""
+    log_rows(conn, "calendar_year", years)
+    for y in years:
+        log_range(conn, "calendar_days", y, y)

@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(subject_app, name="subject")
     app.add_typer(rules_app, name="rules")
     app.add_typer(calendar_app, name="calendar")
+    app.add_typer(batch_app, name="batch")  # issue 12: defined in the block at the end
 
 
 @authority_app.command("add")
@@ -51,6 +52,7 @@ def authority_add(
     """Register an authority and the record categories it may submit."""
     from socialcredit.domain.records import Authority
     from socialcredit.errors import Conflict, InvalidInput
+    from socialcredit.registry.authorities import add_authority
 
     with errors(as_json):
         reg = cli_registry()
@@ -65,7 +67,7 @@ def authority_add(
         with reg.uow() as uow:
             if uow.authorities.get(code) is not None:
                 raise Conflict(f"authority {code} is already registered")
-            uow.authorities.add(Authority(code, name, kind, frozenset(cats)))
+            add_authority(uow, Authority(code, name, kind, frozenset(cats)))
             uow.commit()
         if as_json:
             print_json({"code": code, "name": name, "kind": kind, "categories": sorted(cats)})
@@ -205,13 +207,18 @@ def subject_show(
     on: OnOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A subject's whole file: records, events, listings and restrictions with reasons."""
+    """A subject's whole file: records, events, listings and restrictions with reasons
+    (a read of personal data: an audit entry, so a leaf of the transparency log)."""
+    from socialcredit.integrity import audit
     from socialcredit.registry.subjects import subject_file
 
     with errors(as_json):
         reg = cli_registry()
         f = subject_file(reg, subject_id, parse_date(on))
         d = f.to_dict()
+        audit.record(
+            reg.engine, reg.now(), "operator:cli", "subject.read", subject_id=f.subject_id.value
+        )
         if as_json:
             print_json(d)
             return
@@ -307,13 +314,14 @@ def calendar_load(
     as_json: JsonOpt = False,
 ) -> None:
     """Load a newly announced year of the official calendar."""
+    from socialcredit.registry.authorities import log_calendar
     from socialcredit.store.calendar import store_calendar
     from socialcredit.store.calendar_source import parse_calendar_file
 
     with errors(as_json):
         reg = cli_registry()
         cal = parse_calendar_file(file)
-        years = store_calendar(reg.engine, cal, dt.datetime.now(dt.UTC))
+        years = store_calendar(reg.engine, cal, dt.datetime.now(dt.UTC), then=log_calendar)
         if as_json:
             print_json({"loaded_years": years, "source": cal.source})
         else:
@@ -386,3 +394,56 @@ def subject_find(
         )
         if not found:
             err.print(f"no subject is {state} in {sector}")
+
+
+# --- batch history (issue 12): kept in one block so the commands above merge cleanly ---------
+
+batch_app = typer.Typer(no_args_is_help=True, help="Batches received (files and HTTP uploads).")
+
+
+@batch_app.command("list")
+def batch_list(
+    authority: Annotated[
+        str | None, typer.Option(help="only this authority's batches (HTTP uploads and records)")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Batches received, newest first: lines, accepted, duplicates, rejected lines."""
+    from socialcredit.registry.batches import list_batches
+
+    with errors(as_json):
+        rows = list_batches(cli_registry(), authority=authority, limit=limit)
+        if as_json:
+            print_json(rows)
+            return
+        show_table(
+            ("id", "source", "received (UTC)", "lines", "accepted", "dup", "rejected"),
+            [
+                (
+                    str(b["id"]),
+                    b["source"],
+                    b["received_at"][:19],
+                    str(b["lines"]),
+                    str(b["accepted"]),
+                    str(b["duplicates"]),
+                    str(b["rejected"]),
+                )
+                for b in rows
+            ],
+            wrap=("source",),
+        )
+
+
+@batch_app.command("show")
+def batch_show(batch_id: int, as_json: JsonOpt = False) -> None:
+    """One batch: its counts and the records and events it wrote."""
+    from socialcredit.registry.batches import get_batch
+
+    with errors(as_json):
+        b = get_batch(cli_registry(), batch_id, authority=None)
+        if as_json:
+            print_json(b)
+            return
+        for k, v in b.items():
+            out.print(f"{k:>12}: {v}", highlight=False)

@@ -40,14 +40,69 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import Connection
+
+from socialcredit.integrity import Head, head_before
 from socialcredit.reports.due_process import cases, notices
 from socialcredit.reports.listings import listings, paid
-from socialcredit.reports.period import EPOCH, _d, _param, period
-from socialcredit.reports.records import load_events, load_records, records_tables
+from socialcredit.reports.parts import Part, add_tables, add_totals, parts
+from socialcredit.reports.period import EPOCH, Period, Table, _d, _param, period
+from socialcredit.reports.records import (
+    EventRows,
+    load_event_rows,
+    load_events,
+    load_records,
+    records_tables,
+)
 from socialcredit.reports.repeat import load_repeat_rows, repeat_extra_days
 from socialcredit.reports.scores import scores
 from socialcredit.reports.screenings import blocked
 from socialcredit.runtime.registry import Registry
+
+
+def _head(h: Head | None) -> dict[str, Any] | None:
+    return None if h is None else h.to_dict()
+
+
+def log_heads(conn: Connection, p: Period) -> dict[str, Any]:
+    """The transparency log's last signed head of the period (of the year, when complete)
+    and of each month: what anyone can hold the registry to (``log monitor``, proofs)."""
+    first = EPOCH + dt.timedelta(days=p.first)
+    last = EPOCH + dt.timedelta(days=p.last)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+    months = []
+    m = dt.date(first.year, first.month, 1)
+    while m <= last:
+        nxt = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        cut = dt.datetime.combine(min(nxt, last + dt.timedelta(days=1)), dt.time())
+        months.append({"month": f"{m:%Y-%m}", "head": _head(head_before(conn, cut))})
+        m = nxt
+    return {
+        "last_head": _head(head_before(conn, end)),
+        "monthly_heads": months,
+        "key": "/v1/log/key",
+    }
+
+
+def _records_figures(
+    conn: Connection, p: Period, reg: Registry, last: Any, part: Part, events: EventRows
+) -> tuple[int, Table, Table, Table, dict[str, Any], Table, dict[str, Any]]:
+    """The figures drawn from records and their events, for the subjects of ``part``."""
+    recs = load_records(conn, p, part)
+    ev = load_events(conn, p, recs, events, part)
+    by_cat, by_auth = records_tables(recs, p, reg)
+    extra = repeat_extra_days(
+        load_repeat_rows(conn, reg.pack, last, part),
+        recs.id,
+        recs.subject,
+        recs.decision,
+        ev.fulfilled,
+        reg.pack,
+    )
+    lst, lst_totals = listings(recs, ev, p, reg, extra)
+    pay, pay_totals = paid(recs, ev, p, reg)
+    collected = int(p.within(recs.decision).sum())
+    return collected, by_cat, by_auth, lst, lst_totals, pay, pay_totals
 
 
 def build_report(reg: Registry, year: int) -> dict[str, Any]:
@@ -58,23 +113,21 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
         conn.execution_options(socialcredit_readonly=True)
         with conn.begin():
             head, by_sector = blocked(conn, p, notes)
-            recs = load_records(conn, p)
-            ev = load_events(conn, p, recs)
-            by_cat, by_auth = records_tables(recs, p, reg)
             last = _param(conn, EPOCH + dt.timedelta(days=p.last))
-            extra = repeat_extra_days(
-                load_repeat_rows(conn, reg.pack, last),
-                recs.id,
-                recs.subject,
-                recs.decision,
-                ev.fulfilled,
-                reg.pack,
-            )
-            lst, lst_totals = listings(recs, ev, p, reg, extra)
-            pay, pay_totals = paid(recs, ev, p, reg)
+            events = load_event_rows(conn, p)
+            got = [_records_figures(conn, p, reg, last, pt, events) for pt in parts(conn)]
+            del events
+            collected = sum(g[0] for g in got)
+            by_cat = add_tables([g[1] for g in got], 2)
+            by_auth = add_tables([g[2] for g in got], 1)
+            lst = add_tables([g[3] for g in got], 1)
+            lst_totals = add_totals([g[4] for g in got])
+            pay = add_tables([g[5] for g in got], 1)
+            pay_totals = add_totals([g[6] for g in got])
             cas, cas_totals = cases(conn, p, notes)
             notc, notc_totals = notices(conn, p, notes)
             sc_month, sc_region, sc_totals = scores(conn, p, reg, notes)
+            log = log_heads(conn, p)
     tables = [head, by_sector, by_cat, by_auth, lst, pay, cas, notc, sc_month, sc_region]
     blocked_totals = {
         "flight": sum(r[1] for r in head.rows),
@@ -96,7 +149,7 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "totals": {
             "blocked_purchases": blocked_totals,
-            "records_collected": int(p.within(recs.decision).sum()),
+            "records_collected": collected,
             "listings": lst_totals,
             "paid_after_listing": pay_totals,
             "cases": cas_totals,
@@ -104,6 +157,7 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
             "scores": sc_totals,
         },
         "tables": {t.name: t.to_dict() for t in tables},
+        "transparency_log": log,
         "notes": notes,
         "definitions": (__doc__ or "").split("Definitions", 1)[-1].strip(),
     }

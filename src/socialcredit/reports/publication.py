@@ -48,7 +48,7 @@ def publish(reg: Registry, year: int, rep: dict[str, Any] | None = None) -> Path
     """Compute the year's report (unless given) and publish it as a new version; returns
     the version's directory."""
     from socialcredit.reports.figures import build_report
-    from socialcredit.reports.render import write_report
+    from socialcredit.reports.render import to_html, write_report
 
     if rep is None:
         rep = build_report(reg, year)
@@ -57,6 +57,9 @@ def publish(reg: Registry, year: int, rep: dict[str, Any] | None = None) -> Path
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     tmp = base / f".{version}.tmp"
     write_report(rep, tmp)
+    # the page the API serves at .../{year}/html: its CSV links point at .../{year}/csv/{table}
+    served = to_html(rep, csv_href="csv/{}")
+    (tmp / f"served-{year}.html").write_text(served, "utf-8")
     (tmp / "meta.json").write_text(
         json.dumps({"year": year, "version": version, "published_at": version}), "utf-8"
     )

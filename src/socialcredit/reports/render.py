@@ -91,6 +91,34 @@ def _headline(tot: dict[str, Any]) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
+def _log_html(log: dict[str, Any] | None) -> str:
+    """The transparency log's signed heads: the period's last, and each month's."""
+    if not log:
+        return "<p>No transparency log heads in this report.</p>"
+
+    def one(h: dict[str, Any] | None) -> str:
+        if h is None:
+            return "no signed head yet"
+        return f"size {h['size']}, root <code>{escape(h['root'])}</code>, signed {h['signed_at']}"
+
+    last = log.get("last_head")
+    rows = "".join(
+        f"<tr><th scope=row>{escape(m['month'])}</th><td>{one(m['head'])}</td></tr>"
+        for m in log.get("monthly_heads", [])
+    )
+    note = "<pre>" + escape(last["checkpoint"]) + "</pre>" if last is not None else ""
+    return (
+        "<p>Every record, event, case, notice, staff action and read of personal data is a "
+        "leaf of the registry's transparency log. The last signed tree head of the period: "
+        f"{one(last)}. Check any leaf against it with an inclusion proof "
+        "(<code>/v1/log/proof/inclusion</code>) and the key published at "
+        f"<code>{escape(log.get('key', '/v1/log/key'))}</code>.</p>{note}"
+        "<table><caption>The last signed head of each month</caption>"
+        f"<thead><tr><th scope=col>month</th><th scope=col>head</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def to_html(
     report: dict[str, Any], csv_href: str = "{}.csv", figs: dict[str, Chart] | None = None
 ) -> str:
@@ -131,10 +159,12 @@ def to_html(
         '<li><a href="#headline">Headline figures</a></li>'
         f'<li><a href="#charts">Charts</a><ol>{toc_charts}</ol></li>'
         f'<li><a href="#tables">Tables, each with its CSV</a><ol>{toc_tables}</ol></li>'
+        '<li><a href="#log">Transparency log</a></li>'
         '<li><a href="#notes">Notes</a></li><li><a href="#definitions">Definitions</a></li>'
         "</ol></nav><main>"
         f'<h2 id="headline">Headline figures</h2><div class=cards>{cards}</div>'
         f'<h2 id="charts">Charts</h2>{svgs}<h2 id="tables">Tables</h2>{tables}'
+        f'<h2 id="log">Transparency log</h2>{_log_html(report.get("transparency_log"))}'
         f'<h2 id="notes">Notes</h2><ul>{notes or "<li>none</li>"}</ul>'
         f'<h2 id="definitions">Definitions</h2><pre>{escape(report["definitions"])}</pre>'
         "</main></body></html>"

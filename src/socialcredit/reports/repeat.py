@@ -18,6 +18,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection
 
 from socialcredit.domain.rules import RulePack
+from socialcredit.reports.parts import ALL, Part
 
 NEVER = 2**31 - 1  # a day that never comes (fits the day arithmetic below)
 I64 = npt.NDArray[np.int64]
@@ -66,10 +67,10 @@ def repeat_extra_days(
 
 
 def load_repeat_rows(
-    conn: Connection, pack: RulePack, last: Any
+    conn: Connection, pack: RulePack, last: Any, part: Part = ALL
 ) -> list[tuple[int, str, str, str]]:
     """(id, authority, case number, category) of every repeat-kind record decided by ``last``
-    (the period's last day as the driver's parameter)."""
+    (the period's last day as the driver's parameter) about a subject in ``part``."""
     cats = sorted(c.id for c in pack.categories.values() if c.term.repeat is not None)
     if not cats:
         return []
@@ -78,8 +79,9 @@ def load_repeat_rows(
     try:
         cur.execute(
             "SELECT id, authority, case_number, category FROM records "
-            f"WHERE category IN ({', '.join([mark] * len(cats))}) AND decision_date <= {mark}",
-            (*cats, last),
+            f"WHERE category IN ({', '.join([mark] * len(cats))}) AND decision_date <= {mark}"
+            + part.sql("subject_id", mark),
+            (*cats, last, *part.params.values()),
         )
         return [(int(a), str(b), str(c), str(d)) for a, b, c, d in cur.fetchall()]
     finally:

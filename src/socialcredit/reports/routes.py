@@ -39,7 +39,7 @@ async def report_json(year: str, reg: RegistryDep) -> FileResponse:
 async def report_html(year: str, reg: RegistryDep) -> FileResponse:
     """The same report as one self-contained HTML page with SVG charts."""
     y = check_year(year)
-    p = published_file(reg, y, f"report-{y}.html")
+    p = published_file(reg, y, f"served-{y}.html")
     return FileResponse(p, media_type="text/html; charset=utf-8", headers=_NO_STORE)
 
 

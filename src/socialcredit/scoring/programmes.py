@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from socialcredit.domain.scoring import Programme
 from socialcredit.errors import InvalidInput
+from socialcredit.integrity import log_rows
 from socialcredit.rulepacks.scoring_config import (
     ALL,
     ScoringConfig,
@@ -106,11 +107,13 @@ def set_switch(reg: Registry, programme: str, on: bool, reason: str) -> dict[str
     if not reason.strip():
         raise InvalidInput.one("reason", "is required: say why (e.g. the law that bans it)")
     with _write(reg) as conn:
-        conn.execute(
+        res = conn.execute(
             insert(scoring_switches).values(
                 programme=programme, enabled=on, at=_now(), reason=reason.strip()
             )
         )
+        assert res.inserted_primary_key is not None
+        log_rows(conn, "scoring_switch", [int(res.inserted_primary_key[0])])
         cfg = config(reg, conn)
         removed = _purge(conn, cfg)
     return {

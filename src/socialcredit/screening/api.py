@@ -20,15 +20,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from socialcredit.domain.normalise import normalise_identifier
-from socialcredit.errors import Forbidden, InvalidInput, RegistryError
+from socialcredit.errors import Forbidden, InvalidInput, RateLimited, RegistryError
 from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
 from socialcredit.screening.grades import published_benefit
 from socialcredit.screening.guard import AlertWriter, NameChecksExhausted, NameGuard
 from socialcredit.screening.ids import FastId
+from socialcredit.screening.limits import rate_limiter
 from socialcredit.screening.logproc import ProcessLogWriter
 from socialcredit.screening.parties import KeyInfo, hash_key
-from socialcredit.screening.runtime import LogWriter, RateLimiter, Row, Watcher
+from socialcredit.screening.runtime import LogWriter, Row, Watcher
 from socialcredit.screening.service import Screener, default_snapshot
 
 log = logging.getLogger(__name__)
@@ -44,15 +45,6 @@ BATCH_WAIT_S = 2.0  # a batch waits this long at most for its rows' rate-limit t
 class Unauthorized(RegistryError):
     status = 401
     code = "unauthorized"
-
-
-class RateLimited(RegistryError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Request(NamedTuple):
@@ -108,6 +100,7 @@ class ScreeningRuntime:
         poll: float = 0.1,
         log_interval: float = 0.2,
         log_process: bool = False,
+        save_snapshot: bool = True,
     ) -> None:
         self.reg = reg
         self.screener = screener
@@ -119,11 +112,18 @@ class ScreeningRuntime:
             if log_process
             else LogWriter(reg.engine, interval=log_interval)
         )
-        self.watcher = Watcher(reg.engine, self._refresh, poll=poll)
+        replica = reg.read_engine is not reg.engine  # no NOTIFY there: probe the feed
+        self.watcher = Watcher(
+            reg.read_engine,
+            self._refresh,
+            poll=reg.settings.read_poll_s if replica else poll,
+            probe=replica,
+        )
         self.caught_up_at: float | None = None  # monotonic: the last round with nothing new
         self.round_started: float | None = None
         self.last_round: float | None = None
-        self.limiter = RateLimiter()
+        self.limiter = rate_limiter(reg.settings.rate_limit_url)
+        self.save_snapshot = save_snapshot  # False in forked workers: the parent owns the file
         s = reg.settings
         self.alerts = AlertWriter(reg.engine)
         self.guard = NameGuard(
@@ -139,7 +139,7 @@ class ScreeningRuntime:
         snap = snapshot if snapshot is not None else default_snapshot(reg)
         screener = Screener.open(reg, snap)
         screener.refresh(reg, force_keys=True)
-        if snap is not None and screener.source == "built":
+        if snap is not None and screener.source == "built" and kw.get("save_snapshot", True):
             try:
                 screener.save(snap)
             except OSError:
@@ -158,7 +158,7 @@ class ScreeningRuntime:
         self.last_round = now
         if n == 0:
             self.caught_up_at = now
-        elif n >= SNAPSHOT_AFTER and self.snapshot is not None:
+        elif n >= SNAPSHOT_AFTER and self.snapshot is not None and self.save_snapshot:
             try:  # a restart then restores this and replays only what came after
                 self.screener.save(self.snapshot)
                 log.info("screening snapshot after %d subjects redone", n)
@@ -188,7 +188,7 @@ class ScreeningRuntime:
         self.watcher.close()
         self.writer.close()
         self.alerts.join()
-        if self.snapshot is not None:
+        if self.snapshot is not None and self.save_snapshot:
             try:
                 self.screener.refresh(self.reg)
                 self.screener.save(self.snapshot)
@@ -303,7 +303,7 @@ class ScreeningRuntime:
     def _grade_benefit(self, subject_id: str, sector: str, day: dt.date) -> str | None:
         """An incentive the subject's published grade earns in this sector, if any."""
         cfg = scoring_document(self.reg.pack)
-        return published_benefit(self.reg.engine, cfg, subject_id, sector, day)
+        return published_benefit(self.reg.read_engine, cfg, subject_id, sector, day)
 
     def _row(
         self, sid: str, who: KeyInfo, subject: str, req: Request, decision: str, reason: str | None

@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import IO, Any
 
 from sqlalchemy import Engine
@@ -81,6 +82,9 @@ class ProcessLogWriter:
 
     def screening(self, row: Row) -> None:
         self._screenings.append(row)
+
+    def screenings(self, rows: Iterable[Row]) -> None:
+        self._screenings.extend(rows)
 
     def refusal(self, row: Row) -> None:
         self._refusals.append(row)

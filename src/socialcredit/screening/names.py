@@ -252,6 +252,23 @@ class NameTable:
                 return v
         return self.base.lookup_one(key)
 
+    def hashes(self, keys: U64) -> U32:
+        """:meth:`hash_of` for many keys at once."""
+        out = self.base.lookup(keys)
+        if self.changes is not None:
+            v = self.changes.lookup(keys)
+            hit = v >= 0
+            out[hit] = v[hit].astype(np.uint32)
+        if self.overlay:
+            ok = np.fromiter(self.overlay.keys(), dtype=np.uint64, count=len(self.overlay))
+            ov = np.fromiter(self.overlay.values(), dtype=np.uint32, count=len(self.overlay))
+            order = np.argsort(ok)
+            ok, ov = ok[order], ov[order]
+            at = np.minimum(np.searchsorted(ok, keys), len(ok) - 1)
+            hit = ok[at] == keys
+            out[hit] = ov[at[hit]]
+        return out
+
     def matches(self, key: int, name: str) -> bool:
         """True if ``name`` is the registry's name for ``key`` (a wrong name or an unknown key
         passes with probability 2**-32)."""

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from socialcredit.domain.rules import RulePack
 from socialcredit.errors import Conflict, InvalidInput, NotFound
+from socialcredit.integrity import log_rows
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_screening import api_keys, relying_parties
 
@@ -102,11 +103,13 @@ def _check_sectors(pack: RulePack, sectors: Iterable[str]) -> frozenset[str]:
 
 def _issue(conn: Connection, party: str) -> IssuedKey:
     prefix, key = _new_key(party)
-    conn.execute(
+    res = conn.execute(
         insert(api_keys).values(
             relying_party=party, key_prefix=prefix, key_hash=hash_key(key), created_at=_now()
         )
     )
+    assert res.inserted_primary_key is not None
+    log_rows(conn, "api_key", [int(res.inserted_primary_key[0])])
     return IssuedKey(party, prefix, key)
 
 
@@ -145,6 +148,7 @@ def add_party(
                 rate_per_minute=rate_per_minute,
             )
         )
+        log_rows(conn, "relying_party", [code])
         return _issue(conn, code)
 
 
@@ -177,11 +181,10 @@ def rotate_key(reg: Registry, code: str, revoke_old: bool = True) -> IssuedKey:
         if found.first() is None:
             raise NotFound(f"relying party {code} is not registered")
         if revoke_old:
-            conn.execute(
-                update(api_keys)
-                .where(api_keys.c.relying_party == code, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=_now())
-            )
+            live = (api_keys.c.relying_party == code) & api_keys.c.revoked_at.is_(None)
+            ids = [int(i) for i in conn.execute(select(api_keys.c.id).where(live)).scalars()]
+            conn.execute(update(api_keys).where(live).values(revoked_at=_now()))
+            log_rows(conn, "api_key", ids)
         return _issue(conn, code)
 
 
@@ -193,6 +196,7 @@ def revoke_key(reg: Registry, prefix: str) -> str:
             raise NotFound(f"no API key with prefix {prefix}")
         if row.revoked_at is None:
             conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=_now()))
+            log_rows(conn, "api_key", [int(row.id)])
         return str(row.relying_party)
 
 

@@ -51,7 +51,10 @@ CSV_FIELDS = (
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     reg: Registry = app.state.registry
-    runtime = await run_in_threadpool(lambda: api.ScreeningRuntime.open(reg, log_process=True))
+    save = getattr(app.state, "save_snapshot", True)  # forked workers leave it to the parent
+    runtime = await run_in_threadpool(
+        lambda: api.ScreeningRuntime.open(reg, log_process=True, save_snapshot=save)
+    )
     runtime.start()
     app.state.screening = runtime
     if getattr(app.state, "freeze_heap", False):

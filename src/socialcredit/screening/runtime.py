@@ -9,7 +9,8 @@
 - :class:`Watcher` keeps the index fresh: it polls the change feeds every ``poll`` seconds and,
   on PostgreSQL, is woken at once by the NOTIFY the tables' triggers send on commit, so
   several server processes stay in step.
-- :class:`RateLimiter` is a token bucket per API key, in process memory (per server process).
+- :class:`RateLimiter` is a token bucket per API key, in process memory (per server process);
+  servers use :mod:`socialcredit.screening.limits` (the ``limits`` library, memory or Redis).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table, func, select
 
+from socialcredit.integrity import lock_log, log_range
 from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class _Insert:
     than a datetime) or a naive UTC datetime."""
 
     def __init__(self, engine: Engine, table: Table, columns: tuple[str, ...]) -> None:
+        self.table = table
         d = engine.dialect
         mark = "?" if d.paramstyle == "qmark" else "%s"
         self.sql = (
@@ -90,6 +93,19 @@ class _Insert:
         return out
 
 
+def _log_batch(conn: Connection, n: int) -> None:
+    """One transparency-log leaf for the ``n`` screenings just inserted (ids ``hi-n+1..hi``:
+    the log's lock, taken before the insert, keeps other writers' ids out of the range).
+
+    A leaf per screening measured no cheaper to write and 32 bytes a screening of leaf hashes
+    for ever (decisions.md); a batch leaf hashes the rows as read back, so ``log verify``
+    recomputes it from them and names the batch whose rows were edited or deleted."""
+    if not n:
+        return
+    hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one())
+    log_range(conn, "screening_batch", hi - n + 1, hi)
+
+
 class LogWriter:
     def __init__(self, engine: Engine, interval: float = 0.2, max_batch: int = 20_000) -> None:
         self._engine = engine
@@ -109,6 +125,12 @@ class LogWriter:
 
     def screening(self, row: Row) -> None:
         self._screenings.append(row)  # deque.append is atomic: no lock on the hot path
+        if len(self._screenings) >= self._max:
+            self._wake.set()
+
+    def screenings(self, rows: Iterable[Row]) -> None:
+        """Many rows at once (a batch manifest's block), in order."""
+        self._screenings.extend(rows)
         if len(self._screenings) >= self._max:
             self._wake.set()
 
@@ -144,7 +166,11 @@ class LogWriter:
                         batch.append(queue.popleft())
                     try:
                         with self._engine.begin() as conn:
+                            if stmt.table is screening_log:
+                                lock_log(conn)  # ids of this batch consecutive, on PG too
                             conn.exec_driver_sql(stmt.sql, stmt.params(batch))
+                            if stmt.table is screening_log:
+                                _log_batch(conn, len(batch))
                     except Exception:
                         queue.extendleft(reversed(batch))
                         raise
@@ -161,19 +187,82 @@ class LogWriter:
 
 
 class Watcher:
-    """Calls ``refresh`` every ``poll`` seconds, or at once when PostgreSQL notifies."""
+    """Calls ``refresh`` every ``poll`` seconds, or at once when PostgreSQL notifies.
 
-    def __init__(self, engine: Engine, refresh: Callable[[], object], poll: float = 0.1) -> None:
+    On a streaming replica (``probe``) there is no NOTIFY (LISTEN is refused during
+    recovery, and a notification is not replicated anyway), so the watcher asks the replica
+    every ``poll`` seconds for the feeds' highest ids, one cheap index-only query, and
+    refreshes when they moved, or at least every ``FORCE_S`` (API keys, subjects created
+    without records and feed holes are re-read there).
+
+    ``caught_up`` is the monotonic time at which the index last reflected everything the
+    database it reads showed (the start of the last round that succeeded); readiness is
+    judged on its age. ``error`` is the last round's failure, None after a success.
+    """
+
+    FORCE_S = 1.0
+    PROBE_SQL = (
+        "SELECT (SELECT coalesce(max(id), 0) FROM records),"
+        " (SELECT coalesce(max(id), 0) FROM record_events),"
+        " (SELECT coalesce(max(id), 0) FROM subject_changes)"
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        refresh: Callable[[], object],
+        poll: float = 0.1,
+        probe: bool = False,
+    ) -> None:
         self._engine = engine
         self._refresh = refresh
         self._poll = poll
+        self._probe = probe
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
+        self.caught_up: float | None = None
+        self.error: str | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="screening-watcher", daemon=True)
+        self.caught_up = time.monotonic()  # the runtime opened caught up
+        target = self._run_probing if self._probe else self._run
+        self._thread = threading.Thread(target=target, name="screening-watcher", daemon=True)
         self._thread.start()
+
+    def _round(self) -> None:
+        t = time.monotonic()
+        try:
+            self._refresh()
+        except Exception as e:
+            self._failed(e)
+            return
+        self.rounds += 1
+        self.caught_up, self.error = t, None
+
+    def _failed(self, e: Exception) -> None:
+        self.error = f"{type(e).__name__}: {e}".replace("\n", " ")[:300]
+        log.warning("screening watcher: refresh failed, will retry: %s", self.error)
+        self._stop.wait(1.0)
+
+    def _run_probing(self) -> None:
+        last: tuple[Any, ...] | None = None
+        refreshed = 0.0
+        while not self._stop.is_set():
+            t = time.monotonic()
+            try:
+                with self._engine.connect() as conn:
+                    seen = tuple(conn.exec_driver_sql(self.PROBE_SQL).one())
+            except Exception as e:
+                self._failed(e)
+                continue
+            if seen != last or t - refreshed >= self.FORCE_S:
+                self._round()
+                if self.error is None:
+                    last, refreshed = seen, t
+            else:
+                self.caught_up, self.error = t, None
+            self._stop.wait(self._poll)
 
     def _listener(self) -> Any:
         if self._engine.dialect.name != "postgresql":
@@ -193,12 +282,7 @@ class Watcher:
         listener = self._listener()
         try:
             while not self._stop.is_set():
-                try:
-                    self._refresh()
-                    self.rounds += 1
-                except Exception:
-                    log.exception("screening watcher: refresh failed, will retry")
-                    self._stop.wait(1.0)
+                self._round()
                 if listener is None:
                     self._stop.wait(self._poll)
                     continue

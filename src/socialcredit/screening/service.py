@@ -127,7 +127,7 @@ class Screener:
         """Assess every subject with records on ``on`` (default today) and compile."""
         t = time.perf_counter()
         day = on or reg.today()
-        with reg.engine.connect() as conn:
+        with reg.read_engine.connect() as conn:
             feed = Feed.current(conn)  # marks first: what commits meanwhile is replayed later
             events = events_by_subject(conn)
             names = NameTable.build(
@@ -191,7 +191,11 @@ class Screener:
         deny, ben = load_index(path / "deny"), load_index(path / "benefits")
         if deny.schema != Schema.from_pack(reg.pack) or ben.schema != benefit_schema(reg.pack):
             raise ValueError("snapshot schema differs from the rule pack's")
-        arrays = {k: np.load(path / f"names_{k}.npy") for k in state["name_arrays"]}
+        # Mapped like the index: every worker process on the host shares the page cache.
+        arrays = {
+            k: np.load(path / f"names_{k}.npy", mmap_mode="r").view(np.ndarray)
+            for k in state["name_arrays"]
+        }
         names = NameTable.from_arrays(state["names"], arrays)
         s = cls(
             reg.pack,
@@ -209,7 +213,7 @@ class Screener:
 
     def refresh(self, reg: Registry, force_keys: bool = False) -> int:
         """Apply what changed since the last call; returns the number of subjects redone."""
-        with reg.engine.connect() as conn:
+        with reg.read_engine.connect() as conn:
             if force_keys or time.monotonic() - self.keys_loaded >= KEYS_RELOAD_S:
                 self.keys = load_keys(conn)
                 self.keys_loaded = time.monotonic()
@@ -393,7 +397,10 @@ def check_decision(reg: Registry, raw_id: str, sector: str, day: dt.date) -> Dec
 
 
 def default_snapshot(reg: Registry) -> Path | None:
-    """Beside a SQLite file: ``<db>.screening/``; none for PostgreSQL or in-memory SQLite."""
+    """``SOCIALCREDIT_SNAPSHOT_DIR`` if set; else beside a SQLite file: ``<db>.screening/``;
+    none for PostgreSQL or in-memory SQLite."""
+    if reg.settings.snapshot_dir is not None:
+        return Path(reg.settings.snapshot_dir)
     url = reg.engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None

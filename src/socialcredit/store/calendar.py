@@ -7,8 +7,9 @@ is loaded from a file and replaces any earlier load of that year in one transact
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from socialcredit.domain.calendar import WorkCalendar
 from socialcredit.store.calendar_source import calendar_from_days
@@ -27,8 +28,16 @@ def stored_calendar(engine: Engine) -> WorkCalendar | None:
     return calendar_from_days(rows, years, "operator-loaded")
 
 
-def store_calendar(engine: Engine, cal: WorkCalendar, now: dt.datetime) -> list[int]:
-    """Replace the stored data of every year ``cal`` knows; return those years."""
+def store_calendar(
+    engine: Engine,
+    cal: WorkCalendar,
+    now: dt.datetime,
+    *,
+    then: Callable[[Connection, list[int]], object] | None = None,
+) -> list[int]:
+    """Replace the stored data of every year ``cal`` knows; return those years.
+
+    ``then(conn, years)`` runs last in the same transaction (the transparency log's leaves)."""
     years = sorted(cal.known_years)
     with engine.begin() as conn:
         conn.execute(delete(calendar_days).where(calendar_days.c.year.in_(years)))
@@ -41,4 +50,6 @@ def store_calendar(engine: Engine, cal: WorkCalendar, now: dt.datetime) -> list[
         rows += [{"day": d, "is_workday": True, "year": d.year} for d in sorted(cal.workdays)]
         if rows:
             conn.execute(insert(calendar_days), rows)
+        if then is not None:
+            then(conn, years)
     return years

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, union_all
@@ -36,6 +36,7 @@ from socialcredit.store.sql_stage import StagedWork, Staging
 CHUNK = 100_000
 ROWS_PER_STATEMENT = 100  # measured: 50-200 all ~1.7x executemany; more makes statements slow
 BULK_MIN_ROWS = 20_000  # below this, index maintenance is cheap enough to keep
+BIG_CACHE_KB = 2 << 20  # SQLite page cache for a large batch into a large table: 2 GiB
 INGEST_LOCK_KEY = 0x5C_1A_6E_57  # pg_advisory_xact_lock key serialising batches
 RECORD_COLS = (*RecordColumns.COLUMNS, "batch_id")
 EVENT_COLS = (*EventColumns.COLUMNS, "batch_id")
@@ -112,16 +113,35 @@ def values_insert(
         cur.close()
 
 
-def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
-    if not rows:
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Any]) -> None:
+    data = list(rows)
+    if not data:
         return
     if is_pg(conn):
-        copy_rows(conn, table, columns, rows)
+        copy_rows(conn, table, columns, data)
         return
     marks = ", ".join("?" * len(columns))
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    for i in range(0, len(rows), CHUNK):
-        conn.exec_driver_sql(sql, rows[i : i + CHUNK])
+    for i in range(0, len(data), CHUNK):
+        conn.exec_driver_sql(sql, data[i : i + CHUNK])
+
+
+def _ranges(authorities: Sequence[str], case_numbers: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(authority, lowest, highest case number) of a batch, in code point order."""
+    ranges: dict[str, list[str]] = {}
+    for a, k in zip(authorities, case_numbers, strict=True):
+        lo_hi = ranges.get(a)
+        if lo_hi is None:
+            ranges[a] = [k, k]
+        elif k < lo_hi[0]:
+            lo_hi[0] = k
+        elif k > lo_hi[1]:
+            lo_hi[1] = k
+    return [(a, lo, hi) for a, (lo, hi) in ranges.items()]
+
+
+def _nothing() -> None:
+    return None
 
 
 class SqlIngest:
@@ -147,12 +167,30 @@ class SqlIngest:
             "CREATE TEMP TABLE IF NOT EXISTS ingest_keys (authority TEXT, case_number TEXT)"
         )
         c.exec_driver_sql("DELETE FROM ingest_keys")
-        bulk_insert(
-            c,
-            "ingest_keys",
-            ("authority", "case_number"),
-            list(zip(authorities, case_numbers, strict=True)),
-        )
+        if is_pg(c):
+            # The ranges in the database's own collation, which orders the index.
+            bulk_insert(
+                c,
+                "ingest_keys",
+                ("authority", "case_number"),
+                zip(authorities, case_numbers, strict=True),
+            )
+            ranges = c.exec_driver_sql(
+                "SELECT authority, min(case_number), max(case_number) FROM ingest_keys "
+                "GROUP BY authority"
+            ).all()
+            if not self._overlapping(ranges):
+                c.exec_driver_sql("DELETE FROM ingest_keys")
+                return {}
+        else:
+            # SQLite compares text bytewise, in Python's order of code points.
+            hit = self._overlapping(_ranges(authorities, case_numbers))
+            if not hit:
+                return {}
+            keys = [(a, k) for a, k in zip(authorities, case_numbers, strict=True) if a in hit]
+            # In index order: the join then walks the unique index forwards, page after
+            # page, instead of descending to a random leaf of a large index for every key.
+            bulk_insert(c, "ingest_keys", ("authority", "case_number"), sorted(keys))
         rows = c.exec_driver_sql(
             "SELECT r.* FROM records r JOIN ingest_keys k "
             "ON r.authority = k.authority AND r.case_number = k.case_number"
@@ -165,6 +203,22 @@ class SqlIngest:
             out[rec.ref] = StoredRecord(int(m["id"]), rec)
         c.exec_driver_sql("DELETE FROM ingest_keys")
         return out
+
+    def _overlapping(self, ranges: Iterable[Sequence[str]]) -> set[str]:
+        """The authorities with a stored record within the batch's range of their case
+        numbers: one index seek each. Case numbers carry their year, so a month's batch
+        usually lies past everything stored and no key needs looking up at all."""
+        r = t.records.c
+        return {
+            a
+            for a, lo, hi in ranges
+            if self._c.execute(
+                select(r.id)
+                .where(r.authority == a, r.case_number >= lo, r.case_number <= hi)
+                .limit(1)
+            ).first()
+            is not None
+        }
 
     def existing_fingerprints(self, record_ids: Sequence[int]) -> set[tuple[int, str]]:
         out: set[tuple[int, str]] = set()
@@ -261,13 +315,17 @@ class SqlIngest:
         subjects: SubjectColumns,
     ) -> None:
         rebuild = self._drop_indexes(rows)
-        for records, events in chunks:
-            if len(records):
-                self._append(records, RECORD_COLS, "records", batch_id)
-            if len(events):
-                self._append(events, EVENT_COLS, "record_events", batch_id)
-        self._rebuild(rebuild)
-        self._add_subjects(subjects, stamp(created_at))
+        restore = self._grow_cache(rows, rebuild)
+        try:
+            for records, events in chunks:
+                if len(records):
+                    self._append(records, RECORD_COLS, "records", batch_id)
+                if len(events):
+                    self._append(events, EVENT_COLS, "record_events", batch_id)
+            self._rebuild(rebuild)
+            self._add_subjects(subjects, stamp(created_at))
+        finally:
+            restore()
 
     def write_staged(
         self,
@@ -286,8 +344,10 @@ class SqlIngest:
             return False
         root = sql_stage.scratch_root(self._c.engine.url.database)
         staging = Staging(work, n, values_insert, root)  # the workers start now
+        restore = _nothing
         try:
             rebuild = self._drop_indexes(rows)
+            restore = self._grow_cache(rows, rebuild)
             staging.copy_records(self._c, batch_id)
             for ev in events:
                 if len(ev):
@@ -295,8 +355,29 @@ class SqlIngest:
             self._rebuild(rebuild)  # the workers bind the subjects meanwhile
             staging.copy_subjects(self._c, stamp(created_at))
         finally:
+            restore()
             staging.close()
         return True
+
+    def _grow_cache(self, rows: int, rebuild: Sequence[str]) -> Callable[[], None]:
+        """SQLite, a large batch into a larger table (indexes kept): a page cache that holds
+        the indexes it inserts into, for this batch; returns what puts the old size back.
+
+        The batch's keys land all over the records' subject index and the subjects' key
+        index: with a cache smaller than those, each insert read a page back and dirty
+        pages were spilled to the WAL mid-transaction, again and again, so the cost grew
+        with the registry. Pages are allocated only as they are used.
+        """
+        if is_pg(self._c) or rebuild or rows < BULK_MIN_ROWS:
+            return _nothing
+        c = self._c
+        old = int(c.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        c.exec_driver_sql(f"PRAGMA cache_size=-{BIG_CACHE_KB}")
+
+        def restore() -> None:
+            c.exec_driver_sql(f"PRAGMA cache_size={old}")
+
+        return restore
 
     def _rebuild(self, statements: Sequence[str]) -> None:
         if statements and not is_pg(self._c):

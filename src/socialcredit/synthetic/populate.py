@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from socialcredit.registry import ingest_table, reference_authorities
+from socialcredit.registry import add_authority, ingest_table, reference_authorities
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.ports import Subject
 from socialcredit.synthetic.population import generate_population
@@ -68,7 +68,7 @@ def populate(
     with reg.uow() as uow:
         for a in auths.values():
             if uow.authorities.get(a.code) is None:
-                uow.authorities.add(a)
+                add_authority(uow, a)
         added = 0
         n = pop.subjects.num_rows
         for start in range(0, n, CHUNK):

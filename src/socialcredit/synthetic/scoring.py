@@ -217,7 +217,7 @@ def populate_scoring(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from socialcredit.registry import ingest_table
+    from socialcredit.registry import add_authority, ingest_table
     from socialcredit.synthetic.lines import SCHEMA
 
     on = min(today, dt.date(year, 12, 31))
@@ -243,7 +243,7 @@ def populate_scoring(
     with reg.uow() as uow:
         for a in local:
             if uow.authorities.get(a.code) is None:
-                uow.authorities.add(a)
+                add_authority(uow, a)
         uow.commit()
     basis = {c.id: c.legal_basis for c in reg.pack.categories.values()}
     names: list[str] = persons.column("name").to_pylist()

@@ -31,12 +31,18 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.case_routes",
     "socialcredit.screening.routes",
     "socialcredit.screening.alert_routes",
-    "socialcredit.screening.health_routes",
+    "socialcredit.screening.health",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
     "socialcredit.integrity.routes",
     "socialcredit.accounts.api",  # accounts (issue 11)
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
+    "socialcredit.registry.batch_routes",  # authorities' batches (issue 12)
+    "socialcredit.registry.pages",  # the clerk's pages (issue 12)
+    "socialcredit.dueprocess.workbench_pages",  # the reviewer's workbench (issue 12)
+    "socialcredit.screening.counter",  # the counter page (issue 12)
+    "socialcredit.reports.dashboard_pages",  # the officials' dashboard (issue 12)
+    "socialcredit.registry.register_routes",  # the public register (issue 12)
 )
 
 
@@ -138,6 +144,22 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``serve --workers N`` worker (runtime/workers.py): the registry from
+    the environment, the index from the snapshot the parent wrote (which it leaves alone)."""
+    from socialcredit.runtime.registry import open_registry
+    from socialcredit.runtime.server import tune_interpreter
+    from socialcredit.runtime.workers import die_with_parent
+    from socialcredit.settings import load_settings
+
+    die_with_parent()
+    tune_interpreter()
+    app = create_app(open_registry(load_settings()))
+    app.state.freeze_heap = True
+    app.state.save_snapshot = False  # N writers of one snapshot would race
+    return app
 
 
 def _short(v: object) -> str | None:

@@ -160,11 +160,28 @@ class Work:
         self._subjects: _Subjects | None = None
 
     @staticmethod
-    def _share(total: int, k: int, n: int) -> tuple[int, int]:
+    def share(total: int, k: int, n: int) -> tuple[int, int]:
         return total * k // n, total * (k + 1) // n
 
+    # read by the transparency log's hashing of the same parts (``logged.LoggedWork``)
+    @property
+    def v(self) -> Validated:
+        return self._v
+
+    @property
+    def p(self) -> Plan:
+        return self._p
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def lines(self) -> int:
+        return int(self._v.table.num_rows)
+
     def records(self, k: int, n: int) -> Iterator[RecordColumns]:
-        lo, hi = self._share(self._v.table.num_rows, k, n)
+        lo, hi = self.share(self._v.table.num_rows, k, n)
         for a in range(lo, hi, self._size):
             yield records(self._v, self._p, a, min(hi, a + self._size))
 
@@ -173,7 +190,7 @@ class Work:
         # copies records and rebuilds indexes) and keeps its share.
         if self._subjects is None:
             self._subjects = _subjects(self._v, self._p)
-        lo, hi = self._share(len(self._subjects), k, n)
+        lo, hi = self.share(len(self._subjects), k, n)
         return self._subjects.columns(lo, hi)
 
     def events(self) -> Iterator[EventColumns]:

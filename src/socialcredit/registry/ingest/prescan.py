@@ -20,7 +20,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.errors import Problem
 from socialcredit.runtime.jsonscan import nests_deeper
 
@@ -98,24 +97,3 @@ def oversized(table: pa.Table, lines: np.ndarray) -> tuple[pa.Table, np.ndarray,
         return table, lines, []
     keep = ~bad
     return table.filter(pa.array(keep)), lines[keep], problems
-
-
-ID_COLUMNS = ("subject_id", "legal_representative_id")
-
-
-def normalise_ids(table: pa.Table) -> pa.Table:
-    """Identifier columns through :func:`normalise_identifier`: a full-width or Arabic-Indic
-    ID is stored under its canonical key. Only the non-ASCII values are touched (the
-    validator strips and upper-cases the rest, as before)."""
-    for name in ID_COLUMNS:
-        if name not in table.column_names:
-            continue
-        col = table.column(name)
-        ascii_ = pc.fill_null(pc.string_is_ascii(col), True)
-        if pc.all(ascii_).as_py():
-            continue
-        values = col.to_pylist()
-        fixed = [v if v is None or v.isascii() else normalise_identifier(v) for v in values]
-        i = table.column_names.index(name)
-        table = table.set_column(i, name, pa.array(fixed, type=pa.string()))
-    return table

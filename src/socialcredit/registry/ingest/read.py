@@ -25,7 +25,7 @@ from socialcredit.registry.ingest.fields import (
     IntArray,
     Parsed,
 )
-from socialcredit.registry.ingest.prescan import normalise_ids, oversized, prescan, shown
+from socialcredit.registry.ingest.prescan import oversized, prescan, shown
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -258,7 +258,7 @@ def read_records(data: bytes, fmt: str) -> Parsed:
         data, early = prescan(data, fmt)
     parsed = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[fmt](data)
     unknown_columns(parsed.table, parsed.lines, 1 if fmt == "csv" else None)
-    table, lines, late = oversized(normalise_ids(parsed.table), parsed.lines)
+    table, lines, late = oversized(parsed.table, parsed.lines)
     if not early and not late:
         return Parsed(table, lines, parsed.problems, parsed.total_lines)
     problems = sorted([*early, *parsed.problems, *late], key=lambda p: p.line or 0)

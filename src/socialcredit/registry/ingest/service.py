@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from sqlalchemy import Connection, select
 
 from socialcredit.domain.rules import RulePack
 from socialcredit.errors import BatchRejected, InvalidInput, Problem
-from socialcredit.registry.ingest import columns
+from socialcredit.registry.ingest import columns, leafcols
 from socialcredit.registry.ingest.fields import FIELDS, Parsed, Progress
+from socialcredit.registry.ingest.logged import (
+    BatchLeaves,
+    LoggedWork,
+    logged_chunks,
+    logged_events,
+)
 from socialcredit.registry.ingest.plan import plan
 from socialcredit.registry.ingest.read import (
     as_strings,
@@ -30,6 +39,7 @@ from socialcredit.registry.ingest.read import (
     unknown_columns,
 )
 from socialcredit.registry.ingest.validate import validate
+from socialcredit.store import tables
 from socialcredit.store.ports import UnitOfWork
 from socialcredit.store.sql_stage import StagedIngest
 
@@ -61,6 +71,17 @@ class IngestReport:
         return len({p.line for p in self.rejected})
 
 
+def _log_connection(uow: UnitOfWork) -> Connection | None:
+    """The batch's connection, when its store is SQL (the in-memory fake has no log)."""
+    conn = getattr(uow, "connection", None)
+    return conn if isinstance(conn, Connection) else None
+
+
+def _batch_row(conn: Connection, batch_id: int) -> dict[str, Any]:
+    row = conn.execute(select(tables.batches).where(tables.batches.c.id == batch_id)).one()
+    return dict(row._mapping)
+
+
 def _ingest(
     uow: UnitOfWork,
     parsed: Parsed,
@@ -72,6 +93,7 @@ def _ingest(
     all_or_nothing: bool,
     progress: Progress | None,
     stage: Stage | None = None,
+    log: bool = True,
 ) -> IngestReport:
     def say(what: str) -> None:
         if stage is not None:
@@ -116,22 +138,37 @@ def _ingest(
         rows = len(p.new_rows)
         say("writing")
         ingest = uow.ingest
-        if isinstance(ingest, StagedIngest):
-            work = columns.Work(v, p, WRITE_CHUNK)
-            staged = ingest.write_staged(batch_id, now, work, work.events(), rows=rows)
-        else:
+        conn = _log_connection(uow) if log else None
+        leaves = BatchLeaves(batch_id)
+        with tempfile.TemporaryDirectory(prefix="socialcredit-leaves-") as scratch:
             staged = False
-        if staged:
-            if progress is not None:
-                progress(parsed.table.num_rows)
-        else:
-            ingest.write(
-                batch_id,
-                now,
-                columns.chunks(v, p, WRITE_CHUNK, progress),
-                rows=rows,
-                subjects=columns.subjects(v, p),
-            )
+            if isinstance(ingest, StagedIngest):
+                work = columns.Work(v, p, WRITE_CHUNK)
+                lw = LoggedWork(work, batch_id, Path(scratch)) if conn is not None else work
+                events = work.events()
+                if conn is not None:
+                    events = logged_events(events, leaves)
+                staged = ingest.write_staged(batch_id, now, lw, events, rows=rows)
+                if staged and isinstance(lw, LoggedWork):
+                    lw.collect(leaves, p.new_ids)
+            if staged:
+                if progress is not None:
+                    progress(parsed.table.num_rows)
+            else:
+                leaves = BatchLeaves(batch_id)  # nothing was written: start again
+                chunks = columns.chunks(v, p, WRITE_CHUNK, progress)
+                ingest.write(
+                    batch_id,
+                    now,
+                    logged_chunks(chunks, leaves) if conn is not None else chunks,
+                    rows=rows,
+                    subjects=columns.subjects(v, p),
+                )
+                if conn is not None:
+                    n = parsed.table.num_rows
+                    leaves.add_records(p.new_ids, leafcols.record_hashes(v, p, 0, n, batch_id))
+        if conn is not None:
+            leaves.append(conn, _batch_row(conn, batch_id))
         say("committing")
         uow.commit()
     return IngestReport(
@@ -166,8 +203,12 @@ def ingest_bytes(
     all_or_nothing: bool = False,
     progress: Progress | None = None,
     stage: Stage | None = None,
+    log: bool = True,
 ) -> IngestReport:
-    """Ingest a file's content in ``fmt`` (jsonl, csv or parquet) as one batch."""
+    """Ingest a file's content in ``fmt`` (jsonl, csv or parquet) as one batch.
+
+    ``log=False`` leaves the transparency log out: only for ``bench/ingest.py`` to measure
+    what the log costs."""
     sha = hashlib.sha256(data).hexdigest()
     if stage is not None:
         stage("parsing")
@@ -182,6 +223,7 @@ def ingest_bytes(
         all_or_nothing=all_or_nothing,
         progress=progress,
         stage=stage,
+        log=log,
     )
 
 
@@ -212,6 +254,7 @@ def ingest_file(
     source: str | None = None,
     read_progress: ReadProgress | None = None,
     stage: Stage | None = None,
+    log: bool = True,
 ) -> IngestReport:
     """Ingest one record file as one batch (format from the extension unless ``fmt``).
 
@@ -236,6 +279,7 @@ def ingest_file(
         all_or_nothing=all_or_nothing,
         progress=progress,
         stage=stage,
+        log=log,
     )
 
 

@@ -1,0 +1,255 @@
+"""Batch screening over HTTP: a 1M-row manifest as CSV and as NDJSON, end to end.
+
+    .venv/bin/python bench/screening_batch_http.py                 # 1,000,000 rows
+    .venv/bin/python bench/screening_batch_http.py --rows 200000 --individuals 20000
+
+Builds a throwaway SQLite registry (``socialcredit generate``), registers a relying party,
+starts ``socialcredit serve`` on 127.0.0.1 and posts ``POST /v1/screenings/batch`` manifests
+whose rows cycle through real (ID, name) pairs of the registry, ~10% of them listed, from a
+file streamed by the client, reading the answers as they stream back. Prints one JSON line:
+
+- ``csv_rows_per_s`` / ``ndjson_rows_per_s``: rows over the seconds from the first byte sent
+  to the last answer read (the client runs on the same 2 cores);
+- ``*_server_peak_rss_mb``: the server's resident high-water mark during that manifest
+  (reset through ``/proc/<pid>/clear_refs`` before it), beside its RSS before it, so the
+  growth is what the manifest cost (the body is spooled to a file, answers stream a block
+  at a time: it should not grow with the manifest);
+- ``json_array_rows_per_s``: a smaller JSON array manifest, which still goes row by row
+  (``--array-rows``), for scale;
+- ``index_ids_per_s``: the same IDs checked in process by the index's ``check_batch``;
+- ``log_writer_rss_mb``, ``log_flush_after_answers_s``: the screening log's writer process
+  (every answer is logged) and how long it takes, once the answers are out, to commit all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "socialcredit")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_hwm(pid: int) -> bool:
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            yield block
+
+
+def post(base: str, key: str, path: Path, ctype: str, pid: int) -> dict[str, Any]:
+    before = rss_kb(pid, "VmRSS")
+    reset = reset_hwm(pid)
+    t0 = time.perf_counter()
+    lines = 0
+    first_answer = None
+    decisions: dict[str, int] = {}
+    tail = b""
+    with httpx.stream(
+        "POST",
+        f"{base}/v1/screenings/batch",
+        params={"sector": "flight"},
+        content=chunks(path),
+        headers={"X-API-Key": key, "Content-Type": ctype},
+        timeout=600,
+    ) as r:
+        assert r.status_code == 200, r.read()
+        for block in r.iter_bytes():
+            if first_answer is None:
+                first_answer = time.perf_counter() - t0
+            lines += block.count(b"\n")
+            for word in (b"allow", b"deny"):
+                decisions[word.decode()] = decisions.get(word.decode(), 0) + block.count(word)
+            tail = (tail + block)[-2000:]
+    seconds = time.perf_counter() - t0
+    rows = lines - (1 if ctype == "text/csv" else 0)
+    kids = [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
+            for c in (t / "children").read_text().split()]  # fmt: skip
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "first_answer_s": round(first_answer or 0.0, 2),
+        "decisions": decisions,
+        "server_rss_before_mb": round(before / 1024),
+        "server_peak_rss_mb": round(rss_kb(pid, "VmHWM") / 1024) if reset else None,
+        # the screening log's writer process holds the rows it has not committed yet
+        "log_writer_rss_mb": round(sum(rss_kb(k, "VmRSS") for k in kids) / 1024),
+        "last_line": tail.decode("utf-8", "replace").strip().splitlines()[-1][:200],
+    }
+
+
+def index_rate(db: Path, ids: list[str], rows: int) -> float:
+    """IDs a second through the index's check_batch, in this process, same IDs."""
+    from socialcredit.runtime.registry import open_registry
+    from socialcredit.screening.service import Screener
+    from socialcredit.settings import Settings
+
+    reg = open_registry(Settings(database_url=f"sqlite:///{db}"))
+    s = Screener.open(reg, None)
+    s.refresh(reg, force_keys=True)
+    keys = np.array([int(i[:17]) for i in ids], dtype=np.uint64)
+    keys = np.resize(keys, rows)
+    bit = s.sector_bit("flight")
+    day = reg.today()
+    idx = s.deny.current
+    idx.check_batch(keys[:1000], bit, day)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        idx.check_batch(keys, bit, day)
+        best = min(best, time.perf_counter() - t0)
+    reg.engine.dispose()
+    return rows / best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--array-rows", type=int, default=50_000, help="the JSON array manifest")
+    ap.add_argument("--individuals", type=int, default=100_000)
+    ap.add_argument("--enterprises", type=int, default=5_000)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="screening-batch-"))
+    env = dict(os.environ)
+    env["SOCIALCREDIT_DATABASE_URL"] = f"sqlite:///{tmp / 'r.db'}"
+    env["SOCIALCREDIT_OPERATOR_TOKEN"] = "bench"
+    q: dict[str, Any] = {"env": env, "check": True, "capture_output": True, "text": True}
+    proc = None
+    try:
+        subprocess.run([CLI, "init"], **q)
+        gen = [CLI, "generate", "--individuals", str(args.individuals)]
+        subprocess.run([*gen, "--enterprises", str(args.enterprises), "--seed", "2026"], **q)
+        add = [CLI, "party", "add", "BENCH", "--name", "bench", "--sector", "flight", "--json"]
+        key = json.loads(subprocess.run(add, **q).stdout)["api_key"]
+        # A high rate limit: this measures the batch path, not the limiter.
+        with sqlite3.connect(tmp / "r.db") as conn:
+            listed = conn.execute(
+                "SELECT DISTINCT s.id, s.name FROM subjects s "
+                "JOIN records r ON r.subject_id = s.id WHERE s.kind = 'person'"
+            ).fetchall()
+            others = conn.execute(
+                "SELECT id, name FROM subjects WHERE kind = 'person' ORDER BY random() LIMIT 90000"
+            ).fetchall()
+        rng = np.random.default_rng(2026)
+        pool = listed[: max(1, len(others) // 9)] + others
+        picks = [pool[i] for i in rng.integers(0, len(pool), args.rows)]
+        ids = [p[0] for p in picks]
+        csv_path, nd_path, arr_path = tmp / "m.csv", tmp / "m.ndjson", tmp / "m.json"
+        with csv_path.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["subject_id", "name", "purpose", "reference"])
+            w.writerows((i, n, "ticket sale", f"B{k}") for k, (i, n) in enumerate(picks))
+        with nd_path.open("w", encoding="utf-8") as f:
+            for k, (i, n) in enumerate(picks):
+                d = {"subject_id": i, "name": n, "purpose": "ticket sale", "reference": f"B{k}"}
+                f.write(json.dumps(d, ensure_ascii=False) + "\n")
+        arr = [
+            {"subject_id": i, "name": n, "purpose": "ticket sale", "reference": f"B{k}"}
+            for k, (i, n) in enumerate(picks[: args.array_rows])
+        ]
+        arr_path.write_text(json.dumps(arr, ensure_ascii=False), "utf-8")
+        port = free_port()
+        proc = subprocess.Popen(
+            [CLI, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        warm = io.BytesIO()
+        warm.write(b"subject_id,name\n" + f"{picks[0][0]},{picks[0][1]}\n".encode())
+        httpx.post(
+            f"{base}/v1/screenings/batch",
+            params={"sector": "flight"},
+            content=warm.getvalue(),
+            headers={"X-API-Key": key, "Content-Type": "text/csv"},
+        )
+        out: dict[str, Any] = {"bench": "screening_batch_http", "rows": args.rows}
+        c = post(base, key, csv_path, "text/csv", proc.pid)
+        n = post(base, key, nd_path, "application/x-ndjson", proc.pid)
+        a = post(base, key, arr_path, "application/json", proc.pid)
+        out |= {
+            "csv_rows_per_s": c["rows_per_s"],
+            "ndjson_rows_per_s": n["rows_per_s"],
+            "target_rows_per_s": 1_000_000,
+            "csv_server_peak_rss_mb": c["server_peak_rss_mb"],
+            "ndjson_server_peak_rss_mb": n["server_peak_rss_mb"],
+            "server_rss_before_mb": c["server_rss_before_mb"],
+            "manifest_mb": {
+                "csv": round(csv_path.stat().st_size / 2**20),
+                "ndjson": round(nd_path.stat().st_size / 2**20),
+            },
+            "json_array_rows": a["rows"],
+            "json_array_rows_per_s": a["rows_per_s"],
+            "json_array_server_peak_rss_mb": a["server_peak_rss_mb"],
+            "csv": c,
+            "ndjson": n,
+        }
+        rate = index_rate(tmp / "r.db", ids, args.rows)
+        # A clean stop writes every queued log row: how long the log trails the answers.
+        t0 = time.perf_counter()
+        proc.terminate()
+        proc.wait(timeout=3600)
+        proc = None
+        out["log_flush_after_answers_s"] = round(time.perf_counter() - t0, 1)
+        out["index_ids_per_s"] = round(rate)
+        out["http_share_of_index_rate"] = {
+            "csv": round(c["rows_per_s"] / rate, 3),
+            "ndjson": round(n["rows_per_s"] / rate, 3),
+        }
+        out["legacy_note"] = "before this change: 1M-row CSV 27k rows/s (issue 15)"
+        out["machine"] = {"cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=120)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
