@@ -11,6 +11,7 @@ from socialcredit.accounts import service
 from socialcredit.accounts.deps import CurrentUser
 from socialcredit.accounts.errors import Conflict
 from socialcredit.accounts.model import Role, Scope, User
+from socialcredit.accounts.schemas import STAFF_TOKEN, BootstrapOut, UserOut
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 
 router = APIRouter(tags=["accounts"])
@@ -34,7 +35,11 @@ def user_dict(user: User) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/accounts/me")
+@router.get(
+    "/v1/accounts/me",
+    response_model=UserOut,
+    openapi_extra={"security": [{STAFF_TOKEN: []}]},
+)
 def me(user: CurrentUser) -> dict[str, Any]:
     """The acting user (session cookie or `Authorization: Bearer <user API token>`)."""
     return user_dict(user)
@@ -45,7 +50,12 @@ class BootstrapIn(BaseModel):
     display_name: str = Field(default="", max_length=128)
 
 
-@router.post("/v1/accounts/bootstrap", status_code=201)
+@router.post(
+    "/v1/accounts/bootstrap",
+    status_code=201,
+    response_model=BootstrapOut,
+    responses={409: {"description": "An operator exists already"}},
+)
 def bootstrap(body: BootstrapIn, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
     """Create the first operator with the server's operator token. Once an operator exists this
     is refused (409): further users are added by an operator, on the users page or the CLI.

@@ -19,8 +19,19 @@ from socialcredit.dueprocess import (
     objections,
     outbox,
 )
+from socialcredit.dueprocess.schemas import (
+    GROUNDS,
+    LEVELS,
+    OUTCOMES,
+    CaseOut,
+    ReviewerOut,
+)
 from socialcredit.integrity import audit
 from socialcredit.runtime.deps import DbId, OperatorDep, RegistryDep
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "In conflict with the case or reviewer as they stand"}
+}
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 
@@ -29,7 +40,10 @@ class ReviewerIn(BaseModel):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=64, description="authority code or 'registry'")
-    level: str = Field(description="first (objections) or higher (reconsideration)")
+    level: str = Field(
+        description="first (objections) or higher (reconsideration)",
+        json_schema_extra={"enum": LEVELS},
+    )
     subject_id: str | None = Field(default=None, description="the reviewer's own resident ID")
 
 
@@ -39,7 +53,7 @@ class AssignIn(BaseModel):
 
 class DecisionIn(BaseModel):
     reviewer: str = Field(min_length=1, max_length=64)
-    outcome: str = Field(description="upheld or rejected")
+    outcome: str = Field(description="upheld or rejected", json_schema_extra={"enum": OUTCOMES})
     reasons: str = Field(min_length=1, max_length=20_000)
     correction: dict[str, Any] | None = Field(
         default=None, description="wrong data: corrected fields (subject_name, amount_owed, ...)"
@@ -50,19 +64,19 @@ class ObjectionOnBehalf(BaseModel):
     subject_id: str
     authority: str = Field(min_length=1, max_length=64)
     case_number: str = Field(min_length=1, max_length=128)
-    grounds: str
+    grounds: str = Field(json_schema_extra={"enum": GROUNDS})
     statement: str = Field(min_length=1, max_length=20_000)
     documents: list[str] = Field(default_factory=list, max_length=50)
 
 
-@router.post("/reviewers", status_code=201)
+@router.post("/reviewers", status_code=201, response_model=ReviewerOut, responses=CONFLICT)
 def add_reviewer(body: ReviewerIn, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
     return assignment.add_reviewer(
         reg, Reviewer(body.id, body.name, body.body, body.level, body.subject_id), op
     )
 
 
-@router.get("/cases")
+@router.get("/cases", response_model=list[CaseOut])
 def queue(
     reg: RegistryDep,
     _: OperatorDep,
@@ -77,7 +91,7 @@ def queue(
     )
 
 
-@router.post("/objections", status_code=201)
+@router.post("/objections", status_code=201, response_model=CaseOut, responses=CONFLICT)
 def object_on_behalf(body: ObjectionOnBehalf, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
     """An objection received in writing, entered by the registry for the subject."""
     return objections.file_objection(
@@ -92,17 +106,17 @@ def object_on_behalf(body: ObjectionOnBehalf, reg: RegistryDep, op: OperatorDep)
     )
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", response_model=CaseOut)
 def get_case(case_id: DbId, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
     return cases.get_case(reg, case_id)
 
 
-@router.post("/cases/{case_id}/assign")
+@router.post("/cases/{case_id}/assign", response_model=CaseOut, responses=CONFLICT)
 def assign(case_id: DbId, body: AssignIn, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
     return assignment.assign(reg, case_id, body.reviewer, op)
 
 
-@router.post("/cases/{case_id}/decision")
+@router.post("/cases/{case_id}/decision", response_model=CaseOut, responses=CONFLICT)
 def decide(case_id: DbId, body: DecisionIn, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
     """A reviewer's written decision; never on a record of their own."""
     return decisions.decide(

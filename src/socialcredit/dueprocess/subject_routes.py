@@ -7,20 +7,27 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from socialcredit.domain.identity import parse_subject_id
 from socialcredit.dueprocess import objections, reconsideration, repair, subject_access
-from socialcredit.runtime.deps import RegistryDep
+from socialcredit.dueprocess.schemas import GROUNDS, CaseOut, CodeSent, OwnFile, SessionOut
+from socialcredit.runtime.deps import RegistryDep, subject_bearer
+
+LIMITED: dict[int | str, dict[str, Any]] = {429: {"description": "Too many codes asked for"}}
+SIGN_IN: dict[int | str, dict[str, Any]] = {
+    401: {"description": "The code is wrong or has expired"},
+    429: {"description": "Too many attempts"},
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "A case on this record is open"}}
 
 router = APIRouter(prefix="/v1/me", tags=["subject"])
 
 
-def session(reg: RegistryDep, authorization: Annotated[str | None, Header()] = None) -> str:
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    return subject_access.session_subject(reg, token)
+def session(reg: RegistryDep, token: Annotated[str | None, Security(subject_bearer)] = None) -> str:
+    return subject_access.session_subject(reg, token or "")
 
 
 SessionDep = Annotated[str, Depends(session)]
@@ -42,7 +49,10 @@ class SessionRequest(BaseModel):
 class ObjectionIn(BaseModel):
     authority: str = Field(min_length=1, max_length=64)
     case_number: str = Field(min_length=1, max_length=128)
-    grounds: str = Field(description="not_me, wrong_data, should_be_removed, rule_not_applicable")
+    grounds: str = Field(
+        description="not_me, wrong_data, should_be_removed, rule_not_applicable",
+        json_schema_extra={"enum": GROUNDS},
+    )
     statement: str = Field(min_length=1, max_length=20_000)
     documents: list[str] = Field(default_factory=list, max_length=50)
 
@@ -63,26 +73,26 @@ def _client(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-@router.post("/code", status_code=202)
+@router.post("/code", status_code=202, response_model=CodeSent, responses=LIMITED)
 def request_code(body: CodeRequest, reg: RegistryDep, request: Request) -> dict[str, Any]:
     """Send a one-time code to the contact registered for this ID (same answer for any ID)."""
     return subject_access.request_code(reg, body.subject_id, _client(request))
 
 
-@router.post("/session")
+@router.post("/session", response_model=SessionOut, responses=SIGN_IN)
 def open_session(body: SessionRequest, reg: RegistryDep, request: Request) -> dict[str, Any]:
     """Trade the code for a session token (use it as `Authorization: Bearer <token>`)."""
     return subject_access.open_session(reg, body.subject_id, body.code, _client(request))
 
 
-@router.get("/file")
+@router.get("/file", response_model=OwnFile)
 def my_file(reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None) -> dict[str, Any]:
     """Everything about you: records, restrictions explained, notices, cases, scores, who
     screened you, and the audit entries about you."""
     return subject_access.own_file(reg, me, subject_id)
 
 
-@router.get("/export")
+@router.get("/export", response_model=OwnFile)
 def export(reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None) -> Response:
     """The same file as a JSON download."""
     d = subject_access.own_file(reg, me, subject_id, export=True)
@@ -95,7 +105,7 @@ def export(reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None) -> Res
     )
 
 
-@router.post("/objections", status_code=201)
+@router.post("/objections", status_code=201, response_model=CaseOut, responses=CONFLICT)
 def object_to(
     body: ObjectionIn, reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None
 ) -> dict[str, Any]:
@@ -115,7 +125,7 @@ def object_to(
     )
 
 
-@router.post("/reconsiderations", status_code=201)
+@router.post("/reconsiderations", status_code=201, response_model=CaseOut, responses=CONFLICT)
 def reconsider(
     body: ReconsiderationIn, reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None
 ) -> dict[str, Any]:
@@ -128,7 +138,7 @@ def reconsider(
     )
 
 
-@router.post("/repairs", status_code=201)
+@router.post("/repairs", status_code=201, response_model=CaseOut, responses=CONFLICT)
 def apply_for_repair(
     body: RepairIn, reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None
 ) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Query
 
 from socialcredit.errors import NotFound
 from socialcredit.integrity import heads, store
+from socialcredit.integrity.schemas import ConsistencyProof, InclusionProof, LogHead, LogKey
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.runtime.registry import Registry
 
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["transparency log"], lifespan=lifespan)
 
 MAX_INDEX = 2**63 - 1
+NO_HEAD: dict[int | str, dict[str, Any]] = {404: {"description": "No signed tree head yet"}}
 Index = Annotated[int, Query(ge=0, le=MAX_INDEX, description="a leaf index or tree size")]
 OptIndex = Annotated[
     int | None, Query(ge=0, le=MAX_INDEX, description="a tree size; default the latest head's")
@@ -46,14 +48,14 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode()
 
 
-@router.get("/v1/log/key")
+@router.get("/v1/log/key", response_model=LogKey)
 def log_key(reg: RegistryDep) -> dict[str, Any]:
     """The log's verifier key (signed-note format): checks every head it signed."""
     key = heads.log_key(reg.settings)
     return {"origin": key.name, "vkey": key.vkey(), "algorithm": "Ed25519"}
 
 
-@router.get("/v1/log/head")
+@router.get("/v1/log/head", response_model=LogHead, responses=NO_HEAD)
 def log_head(reg: RegistryDep) -> dict[str, Any]:
     """The latest signed tree head, with its checkpoint exactly as signed."""
     with reg.engine.connect() as conn:
@@ -71,7 +73,7 @@ def _default_size(reg: RegistryDep) -> int:
     return head.size
 
 
-@router.get("/v1/log/proof/inclusion")
+@router.get("/v1/log/proof/inclusion", response_model=InclusionProof, responses=NO_HEAD)
 def inclusion(reg: RegistryDep, leaf: Index, size: OptIndex = None) -> dict[str, Any]:
     """The inclusion proof of leaf ``leaf`` in the tree of ``size`` leaves (default: the
     latest signed head's size)."""
@@ -82,7 +84,7 @@ def inclusion(reg: RegistryDep, leaf: Index, size: OptIndex = None) -> dict[str,
     return {"leaf": leaf, "size": n, "leaf_hash": _b64(leaf_hash), "proof": list(map(_b64, proof))}
 
 
-@router.get("/v1/log/proof/consistency")
+@router.get("/v1/log/proof/consistency", response_model=ConsistencyProof, responses=NO_HEAD)
 def consistency(reg: RegistryDep, first: Index, second: OptIndex = None) -> dict[str, Any]:
     """The proof that the tree of ``second`` leaves (default: the latest signed head's size)
     extends the tree of ``first`` leaves."""

@@ -19,6 +19,7 @@ from socialcredit.runtime.console import (
     out,
     parse_date,
     print_json,
+    require_sector,
     show_table,
 )
 
@@ -382,6 +383,58 @@ def calendar_show(as_json: JsonOpt = False) -> None:
             out.print(
                 f"official calendar ({d['source']}) for {span}; other years count weekdays only"
             )
+
+
+# --- subject find ---------------------------------------------------------------------------
+# Who is listed in a sector today (or about to be): for the README's point-of-sale example and
+# for operators, read through the restriction engine (registry/find.py), never raw SQL.
+
+
+@subject_app.command("find")
+def subject_find(
+    sector: Annotated[str, typer.Option(help="a sector of the rule pack, e.g. flight")],
+    listed: Annotated[
+        bool, typer.Option("--listed", help="a deny in force today (the default)")
+    ] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="a deny waiting for its publicity period to end")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many subjects")] = 20,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Subjects denied SECTOR today (--listed) or pending (--pending), newest records first:
+    name, ID, and when the restriction ends (or what ends it)."""
+    from socialcredit.errors import InvalidInput
+    from socialcredit.registry.find import find_subjects
+
+    with errors(as_json):
+        if listed and pending:
+            raise InvalidInput.one("pending", "--listed or --pending, not both")
+        reg = cli_registry()
+        sector = require_sector(reg, sector)
+        found = find_subjects(reg, sector=sector, pending=pending, on=parse_date(on), limit=limit)
+        if as_json:
+            print_json([f.to_dict() for f in found])
+            return
+        state = "pending" if pending else "listed"
+        show_table(
+            ("ID", "name", "from", "until", "reason"),
+            [
+                (
+                    f.subject_id,
+                    escape(f.name or ""),
+                    f.start.isoformat(),
+                    f.end.isoformat() if f.end else escape(f.until_condition or "open-ended"),
+                    f.reason_code + (f" via {f.via}" if f.via else ""),
+                )
+                for f in found
+            ],
+            wrap=("name", "until"),
+            title=f"Subjects {state} in {sector}",
+        )
+        if not found:
+            err.print(f"no subject is {state} in {sector}")
 
 
 # --- batch history (issue 12): kept in one block so the commands above merge cleanly ---------

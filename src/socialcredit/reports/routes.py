@@ -14,13 +14,19 @@ from fastapi.responses import FileResponse
 
 from socialcredit.errors import NotFound
 from socialcredit.reports.publication import check_year, file_names, published_file
+from socialcredit.reports.schemas import (
+    CSV,
+    HTML,
+    JSON,
+    SVG,  # noqa: E402
+)
 from socialcredit.runtime.deps import RegistryDep
 
 router = APIRouter(prefix="/v1/reports", tags=["transparency"])
 _NO_STORE = {"Cache-Control": "public, max-age=60"}
 
 
-@router.get("/{year}", response_class=FileResponse)
+@router.get("/{year}", response_class=FileResponse, responses=JSON)
 async def report_json(year: str, reg: RegistryDep) -> FileResponse:
     """The published transparency report for a year as JSON (totals, monthly tables,
     definitions)."""
@@ -29,7 +35,7 @@ async def report_json(year: str, reg: RegistryDep) -> FileResponse:
     return FileResponse(p, media_type="application/json", headers=_NO_STORE)
 
 
-@router.get("/{year}/html", response_class=FileResponse)
+@router.get("/{year}/html", response_class=FileResponse, responses=HTML)
 async def report_html(year: str, reg: RegistryDep) -> FileResponse:
     """The same report as one self-contained HTML page with SVG charts."""
     y = check_year(year)
@@ -37,7 +43,7 @@ async def report_html(year: str, reg: RegistryDep) -> FileResponse:
     return FileResponse(p, media_type="text/html; charset=utf-8", headers=_NO_STORE)
 
 
-@router.get("/{year}/csv/{table}", response_class=FileResponse)
+@router.get("/{year}/csv/{table}", response_class=FileResponse, responses=CSV)
 async def report_csv(year: str, table: str, reg: RegistryDep) -> FileResponse:
     """One table of the report as CSV."""
     y = check_year(year)
@@ -49,7 +55,7 @@ async def report_csv(year: str, table: str, reg: RegistryDep) -> FileResponse:
     return FileResponse(p, media_type="text/csv; charset=utf-8", headers=_NO_STORE)
 
 
-@router.get("/{year}/charts/{name}.svg", response_class=FileResponse)
+@router.get("/{year}/charts/{name}.svg", response_class=FileResponse, responses=SVG)
 async def report_chart(year: str, name: str, reg: RegistryDep) -> FileResponse:
     """One chart of the report as SVG."""
     y = check_year(year)

@@ -9,17 +9,20 @@ from fastapi import APIRouter, Query
 
 from socialcredit import scoring
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
+from socialcredit.scoring.schemas import ProgrammeOut, SubjectScore
 
 router = APIRouter(tags=["scoring"])
 
 
-@router.get("/v1/scores/programmes")
+@router.get("/v1/scores/programmes", response_model=list[ProgrammeOut])
 def programmes(reg: RegistryDep) -> list[dict[str, Any]]:
     """The regional scoring programmes and whether each is in force (public)."""
     return scoring.programmes(reg)
 
 
-@router.get("/v1/subjects/{subject_id}/scores", tags=["operator"])
+@router.get(
+    "/v1/subjects/{subject_id}/scores", tags=["operator"], response_model=list[SubjectScore]
+)
 def subject_scores(
     subject_id: str,
     reg: RegistryDep,

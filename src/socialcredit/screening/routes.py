@@ -12,23 +12,26 @@ import csv
 import io
 import json
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import IO, Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.errors import InvalidInput, RegistryError
-from socialcredit.runtime.deps import OperatorDep
+from socialcredit.runtime.deps import OperatorDep, party_bearer, party_key
+from socialcredit.runtime.metrics import SCREENINGS
 from socialcredit.runtime.registry import Registry
 from socialcredit.runtime.server import freeze_heap
 from socialcredit.screening import api, manifest
 from socialcredit.screening.parties import KeyInfo
+from socialcredit.screening.schemas import BATCH, IndexStatus
 
 CSV_FIELDS = (
     "row",
@@ -83,11 +86,10 @@ RuntimeDep = Annotated[api.ScreeningRuntime, Depends(get_runtime)]
 
 async def relying_party(
     rt: RuntimeDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[str | None, Security(party_bearer)] = None,
+    x_api_key: Annotated[str | None, Security(party_key)] = None,
 ) -> KeyInfo:
-    key = x_api_key or (authorization or "").removeprefix("Bearer ").strip() or None
-    return rt.authenticate(key)
+    return rt.authenticate(x_api_key or bearer)
 
 
 PartyDep = Annotated[KeyInfo, Depends(relying_party)]
@@ -152,12 +154,18 @@ class ScreeningOut(BaseModel):
 
 @router.post(
     "/v1/screenings",
-    responses={200: {"model": ScreeningOut}},
+    response_model=ScreeningOut,
+    responses={
+        401: {"description": "No key, or not a valid one"},
+        403: {"description": "A sector the party does not serve"},
+        429: {"description": "Over the party's rate"},
+    },
     openapi_extra={
+        "security": [{party_key.scheme_name: []}, {party_bearer.scheme_name: []}],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": ScreeningIn.model_json_schema()}},
-        }
+        },
     },
 )
 async def screen(request: Request) -> JSONResponse:
@@ -173,7 +181,9 @@ async def screen(request: Request) -> JSONResponse:
     h = request.headers
     key = h.get("x-api-key") or (h.get("authorization") or "").removeprefix("Bearer ").strip()
     who = rt.authenticate(key or None)
-    return FastJSONResponse(rt.screen(who, parse_screening(await request.body())))
+    d = rt.screen(who, parse_screening(await request.body()))
+    SCREENINGS.add((d["sector"], d["decision"]))
+    return FastJSONResponse(d)
 
 
 @router.api_route("/v1/ping", methods=["GET", "POST"], include_in_schema=False)
@@ -183,7 +193,7 @@ async def ping() -> JSONResponse:
     return FastJSONResponse({"ok": True})
 
 
-@router.get("/v1/screening/status", tags=["operator"])
+@router.get("/v1/screening/status", tags=["operator"], response_model=IndexStatus)
 def status(rt: RuntimeDep, _: OperatorDep) -> dict[str, Any]:
     """How the index was built, its size, the feed marks and the log writer's count."""
     return {**rt.screener.stats(), "log_rows_written": rt.writer.written}
@@ -235,7 +245,7 @@ def _rows(body: IO[bytes], kind: str, sector: str | None) -> Iterator[api.Reques
     return manifest.ndjson_rows(body, make)
 
 
-@router.post("/v1/screenings/batch")
+@router.post("/v1/screenings/batch", response_class=StreamingResponse, responses=BATCH)
 async def screen_batch(
     request: Request,
     rt: RuntimeDep,
@@ -285,6 +295,9 @@ def _render_error(n: int, kind: str) -> str:
 
 
 def _format(rows: Any, kind: str) -> str:
+    rows = list(rows)
+    for key, n in Counter((d["sector"], d["decision"]) for d in rows if "decision" in d).items():
+        SCREENINGS.add(key, n)
     if kind != "csv":
         return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in rows)
     buf = io.StringIO()

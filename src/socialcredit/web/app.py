@@ -10,8 +10,7 @@ from typing import Annotated, Any
 import swagger_ui_bundle
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,6 +20,8 @@ from socialcredit.integrity import audit
 from socialcredit.registry import subjects
 from socialcredit.runtime.deps import OperatorDep, RegistryDep
 from socialcredit.runtime.registry import Registry
+from socialcredit.web import metrics, openapi
+from socialcredit.web.schemas import Health, SubjectFileOut
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def create_app(registry: Registry) -> FastAPI:
         title="socialcredit registry",
         version=__version__,
         description="A national social credit registry that is fast, explainable and fair.",
-        docs_url=None,  # served below from the installed swagger-ui bundle: no CDN
+        docs_url=None,  # served by web/openapi.py from the installed swagger-ui bundle: no CDN
         redoc_url=None,
     )
     app.state.registry = registry
@@ -61,6 +62,8 @@ def create_app(registry: Registry) -> FastAPI:
         StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
         name="swagger",
     )
+    openapi.install(app)
+    metrics.install(app, registry)
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
@@ -100,17 +103,7 @@ def create_app(registry: Registry) -> FastAPI:
         }
         return JSONResponse(body, status_code=500)
 
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="socialcredit API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
-        )
-
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], response_model=Health)
     def health(reg: RegistryDep) -> dict[str, Any]:
         """Liveness and what this server runs with."""
         return {
@@ -124,7 +117,7 @@ def create_app(registry: Registry) -> FastAPI:
             "today": reg.today().isoformat(),
         }
 
-    @app.get("/v1/subjects/{subject_id}", tags=["operator"])
+    @app.get("/v1/subjects/{subject_id}", tags=["operator"], response_model=SubjectFileOut)
     def subject_file(
         subject_id: str,
         reg: RegistryDep,
@@ -143,7 +136,6 @@ def create_app(registry: Registry) -> FastAPI:
     from socialcredit.web.pages import install as install_pages  # page kit (issue 11)
 
     install_pages(app)  # page kit: static files, CSP, language switch, errors as pages
-    document_errors(app)
     return app
 
 
@@ -154,63 +146,6 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
-# What any operation may answer besides its own successes: the error handlers above make each
-# of these, in the one body shape. Documented on every operation so a client (and the fuzz
-# stage) knows every status the API can return.
-ERRORS = {
-    "400": "the body could not be parsed",
-    "401": "no or a wrong credential (operator token, API key or session)",
-    "403": "not allowed for this credential",
-    "404": "no such thing",
-    "409": "conflicts with what is stored",
-    "422": "invalid input: `problems` names each field",
-    "429": "rate limited: retry after `Retry-After` seconds",
-    "503": "a dependency is unavailable (e.g. the screening log); retry",
-}
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error", "message", "problems"],
-    "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "problems": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "line": {"type": ["integer", "null"]},
-                    "field": {"type": "string"},
-                    "value": {"type": ["string", "null"]},
-                    "reason": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-
-
-def document_errors(app: FastAPI) -> None:
-    """Add the house error responses to every operation of the OpenAPI document."""
-    from fastapi.openapi.utils import get_openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        doc = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-        ref = {"$ref": "#/components/schemas/Error"}
-        for path in doc.get("paths", {}).values():
-            for op in path.values():
-                responses = op.setdefault("responses", {})
-                for code, why in ERRORS.items():
-                    entry = responses.setdefault(code, {"description": why})
-                    entry["content"] = {"application/json": {"schema": ref}}
-        app.openapi_schema = doc
-        return doc
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def worker_app() -> FastAPI:

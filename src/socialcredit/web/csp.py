@@ -9,9 +9,10 @@ it only looks at the response's start message). On an HTML response it adds:
 - ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin`` (a page's address
   may hold a case number; other sites must not receive it).
 
-``/docs`` is decided explicitly: the packaged Swagger UI starts from one inline script and
-fetches ``/openapi.json``, so it gets :data:`DOCS_POLICY` (inline script allowed on that page
-only, no other origin). Every other HTML page gets the strict policy; JSON gets ``nosniff``.
+``/docs`` is decided explicitly: Swagger UI (``web/openapi.py``) has no inline script or style
+(its initialiser is ``/docs/init.js``) but fetches ``/openapi.json`` and, for "Try it out",
+the API itself, so it gets :data:`DOCS_POLICY`: the strict policy plus ``connect-src 'self'``.
+Every other HTML page gets the strict policy; JSON gets ``nosniff``.
 
 It also writes the ``Set-Cookie`` headers that dependencies queued in
 ``request.state.set_cookies`` (a new or rotated session), so a route may return any response.
@@ -26,7 +27,7 @@ POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 DOCS_POLICY = (
-    "default-src 'none'; style-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "default-src 'none'; style-src 'self'; script-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
