@@ -14,8 +14,9 @@ The convention (README authors: this is the whole of it)
   lines (including none). Progress-bar lines (drawn with ``━``) are not output.
 - A command must exit 0, unless its comment says otherwise: ``$ socialcredit ingest f  # exit 1:
   a line is rejected`` expects status 1.
-- Commands run in one bash session per section (``## `` or ``### `` heading), in order, so a variable a block sets
-  (``ID=$(... | jq -r ...)``) is there for the next block of that section. Each section
+- Commands run in one bash session per section (a ``## `` or ``### `` heading), in order, so
+  a variable a block sets (``ID=$(... | jq -r ...)``) is there for the next block of that
+  section; sections run in README order against the same registry, as a reader would. Each section
   starts from the environment the README's Quick start gives: the demo's venv on PATH,
   ``SOCIALCREDIT_DATABASE_URL=sqlite:///var/demo.db`` and the working directory holding
   ``var/`` (with ``docs/`` beside it, as in a clone).
@@ -36,7 +37,6 @@ from __future__ import annotations
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -234,7 +234,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     cli("init")
     n = ("--individuals", str(DEMO_PEOPLE), "--enterprises", str(DEMO_ENTERPRISES))
     cli("generate", *n, "--seed", "2026")
-    cli("report", "--year", time.strftime("%Y"), "--out", "var/report")
     logs = (cwd / "var" / "demo-processes.log").open("w")
     procs = [
         subprocess.Popen([CLI, *args], cwd=cwd, env=env, stdout=logs, stderr=subprocess.STDOUT)
@@ -253,6 +252,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         )
     ]
     try:
+        # make demo writes the report before it starts the services; here both at once, to save
+        # time (the report only reads)
+        cli("report", "--year", time.strftime("%Y"), "--out", "var/report")
         _wait_http(f"http://127.0.0.1:{port}/health")
         yield Demo(cwd, env, port)
     finally:
