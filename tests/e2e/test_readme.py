@@ -11,7 +11,8 @@ The convention (README authors: this is the whole of it)
   anything. Where output is shown it is compared line by line, trailing spaces ignored, with
   ``…`` standing for whatever varies: inside a line it matches any characters (ids,
   timestamps, keys, tokens, today's date); a line that is only ``…`` matches any number of
-  lines (including none). Progress-bar lines (drawn with ``━``) are not output.
+  lines (including none). Progress-bar lines (drawn with ``━``) are not output. Commands run
+  with ``COLUMNS=120``: where a terminal wraps a long line, end the shown part with ``…``.
 - A command must exit 0, unless its comment says otherwise: ``$ socialcredit ingest f  # exit 1:
   a line is rejected`` expects status 1.
 - Commands run in one bash session per section (a ``## `` or ``### `` heading), in order, so
@@ -132,7 +133,13 @@ def pattern(expected: list[str]) -> re.Pattern[str]:
         if line.strip() == "…":
             parts.append(r"(?:[^\n]*\n)*?")
         else:
-            parts.append(".*?".join(re.escape(p) for p in line.split("…")) + r"\n")
+            # spaces before a `…` are optional: the line may end there, trailing spaces cut
+            pieces = line.split("…")
+            shown = [
+                re.escape(p.rstrip()) if i < len(pieces) - 1 else re.escape(p)
+                for i, p in enumerate(pieces)
+            ]
+            parts.append(r"\s*.*?".join(shown) + r"\n")
     return re.compile("".join(parts))
 
 
