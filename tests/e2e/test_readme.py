@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -192,6 +193,7 @@ class Shell:
             self.proc.stdout.close()
 
 
+pytestmark = pytest.mark.slow
 SECTIONS = parse(README.read_text("utf-8"))
 
 
@@ -217,6 +219,9 @@ def _wait_http(url: str, timeout: float = 60) -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """What ``make demo`` starts, smaller, in a directory laid out like a clone."""
+    missing = [tool for tool in ("jq", "curl") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"the README's commands use {missing}: `make test` installs them")
     cwd = tmp_path_factory.mktemp("clone")
     (cwd / "docs").symlink_to(ROOT / "docs")
     (cwd / ".venv").symlink_to(Path(sys.prefix))  # so `. .venv/bin/activate` works verbatim
