@@ -25,7 +25,8 @@ demo: $(STAMP)
 	mkdir -p var
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit init
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit generate --individuals 100000 --enterprises 5000 --seed 2026
-	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit report --year $$(date +%Y) --out var/report  # JSON, HTML with charts, CSV
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit report --year $$(date +%Y) --out var/report --publish  # JSON, HTML with charts, CSV; served
+	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) SC=$(BIN)/socialcredit scripts/demo_workbenches.sh  # issue 12: accounts and addresses
 	@# A local mail catcher (127.0.0.1:1025, mail in var/mail), the notice worker and the
 	@# scoring follower (rescores residents whose records change) run beside the server and
 	@# stop with it; read mail with `socialcredit mailbox`.
@@ -36,7 +37,9 @@ demo: $(STAMP)
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit serve --demo-keys --credentials var/demo-credentials.json
 
 test: $(STAMP) services
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not fuzz"
+	@# the API fuzzed from its OpenAPI document against a real server (bounded: ~1 minute)
+	$(BIN)/pytest -q -m fuzz tests/e2e/test_api_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

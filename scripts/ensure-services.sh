@@ -22,8 +22,11 @@ if [ "${1:-}" != demo ]; then  # the demo needs no servers beside its own
   if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
     need+=(fonts-noto-cjk)  # Chinese pages in the browser tests and screenshots
   fi
+  if ! command -v haproxy >/dev/null; then
+    need+=(haproxy)  # tests/cluster: the load balancer in front of the screening nodes
+  fi
   if [ "${1:-}" = bench ] && ! command -v wrk >/dev/null; then
-    need+=(wrk)  # bench/screening_http.py drives the server with it
+    need+=(wrk)  # bench/screening_http.py and bench/cluster.py drive the servers with it
   fi
 fi
 if [ ${#need[@]} -gt 0 ]; then

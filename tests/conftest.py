@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -163,3 +164,32 @@ def fake_uow(pack: RulePack) -> FakeUnitOfWork:
         seed_reference_authorities(fake, pack)
         fake.commit()
     return fake
+
+
+# --- the browser ----------------------------------------------------------------------------
+# One Playwright (sync API) per test module, stopped at the module's end: while it is open it
+# keeps an asyncio loop running in the main thread, so a second ``sync_playwright()`` (another
+# module's) or any ``asyncio.run`` in a later test would fail if it outlived its module.
+# Debian's Chromium through ``executable_path`` (Playwright's own download is unavailable);
+# tests are skipped, with the reason, when it is not installed (``make services`` installs it).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed (run `make services`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

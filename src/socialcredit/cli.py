@@ -129,6 +129,15 @@ def serve(
     http: Annotated[
         str, typer.Option(help="HTTP parser: auto (httptools), httptools, h11")
     ] = "auto",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="server processes accepting on one port, sharing one memory-mapped index"
+            " snapshot; more than 1 needs SOCIALCREDIT_RATE_LIMIT_URL on redis://... (every"
+            " `limits` counter follows it unless its own setting says otherwise)",
+        ),
+    ] = 1,
 ) -> None:
     """Start the HTTP service (FastAPI + uvicorn on uvloop and httptools)."""
     import uvicorn
@@ -154,6 +163,9 @@ def serve(
             f"({options['loop']} + {options['http']})"
         )
         tune_interpreter()
+        if workers > 1:
+            _serve_workers(reg, h, p, workers, options)
+            return
         app = create_app(reg)
         app.state.freeze_heap = True  # once started: see runtime/server.py
         uvicorn.run(app, host=h, port=p, **options)
@@ -186,6 +198,42 @@ def _demo_credentials(reg: Registry, path: Path) -> None:
         typer.echo(f"demo relying party {party}: API key {key}")  # no wrapping
 
 
+def _serve_workers(reg: Any, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
+    """Prepare the index snapshot once, then start the workers (runtime/workers.py)."""
+    from socialcredit.errors import RegistryError
+    from socialcredit.runtime.workers import run_workers
+    from socialcredit.screening.service import Screener, default_snapshot
+
+    # Limits in memory would be per worker: N workers would let a key through N times its
+    # rate, and N times the failed sign-ins before a lockout. Refused rather than multiplied.
+    local = [
+        f"SOCIALCREDIT_{name.upper()}"
+        for name in ("rate_limit_url", "ratelimit_storage_url", "limits_storage_url")
+        if getattr(reg.settings, name).startswith("memory://")
+    ]
+    if local:
+        raise RegistryError(
+            f"--workers above 1 needs shared rate limits: set {' and '.join(local)} to "
+            "redis://host:port"
+        )
+    snap = default_snapshot(reg)
+    if snap is None:
+        raise RegistryError(
+            "--workers above 1 maps one index snapshot: set SOCIALCREDIT_SNAPSHOT_DIR"
+        )
+    screener = Screener.open(reg, snap)
+    screener.refresh(reg, force_keys=True)
+    screener.save(snap)
+    out.print(f"index snapshot at {snap}: {screener.stats()['restricted_subjects']} subjects")
+    del screener
+    # The workers are new interpreters: they read the settings from the environment, so the
+    # token printed above must be there too.
+    os.environ["SOCIALCREDIT_OPERATOR_TOKEN"] = reg.settings.operator_token or ""
+    reg.engine.dispose()
+    reg.read_engine.dispose()
+    run_workers(host, port, workers, options)
+
+
 # Commands of each capability live in their own module, which exposes
 # ``register(app: typer.Typer) -> None`` adding its commands or groups; this module stays the
 # only entry point. Shared helpers live in ``socialcredit.runtime.console``.
@@ -198,6 +246,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialcredit.screening.commands",
     "socialcredit.integrity.commands",
     "socialcredit.accounts.commands",  # user add/list/disable/reset (issue 11)
+    "socialcredit.screening.alert_commands",
 )
 
 

@@ -46,13 +46,16 @@ class RegistryError(Exception):
         self.problems = problems
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"error": self.code, "message": self.message}
-        if self.problems:
-            out["problems"] = [
+        # One shape for every error the API answers: the three keys, always (an empty list
+        # when there is nothing more specific to say).
+        return {
+            "error": self.code,
+            "message": self.message,
+            "problems": [
                 {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
                 for p in self.problems
-            ]
-        return out
+            ],
+        }
 
 
 class InvalidInput(RegistryError):

@@ -2,9 +2,8 @@
 
 - ``server`` (per module): ``socialcredit serve`` on a free loopback port over a fresh SQLite
   registry (see ``tests/e2e/accounts_support.py``), with an operator ``op`` already added.
-- ``browser`` (per session): ``/usr/bin/chromium`` through ``executable_path`` (Playwright's
-  own browser download is not available here), headless, with the flags below; the tests are
-  skipped, with the reason, when Chromium is not installed (``make services`` installs it).
+- ``browser`` (per module, in ``tests/conftest.py``: a Playwright stopped at each module's end,
+  since its sync API keeps an event loop running in the main thread while it is open).
 - ``phone``: a new 375x812 touch context in Chinese (``Accept-Language: zh-CN``), ``page`` a
   page in it; ``desktop``: 1280x800. Each test gets fresh contexts (no shared cookies).
 - ``axe(page)``: runs axe-core (shipped inside ``axe-playwright-python``'s wheel: nothing is
@@ -18,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.e2e.accounts_support import Server, running_server
 
@@ -41,16 +40,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(f"sqlite:///{tmp / 'registry.db'}", tmp) as s:
         s.add_user("op", "operator", "--name", "管理员")
         yield s
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (run `make services`)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _context(

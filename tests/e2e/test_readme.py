@@ -246,6 +246,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     cli("init")
     n = ("--individuals", str(DEMO_PEOPLE), "--enterprises", str(DEMO_ENTERPRISES))
     cli("generate", *n, "--seed", "2026")
+    workbenches = subprocess.run(  # the demo accounts, as make demo adds them
+        ["sh", str(ROOT / "scripts" / "demo_workbenches.sh")],
+        cwd=cwd,
+        env={**env, "SC": CLI},
+        capture_output=True,
+        text=True,
+    )
+    assert workbenches.returncode == 0, workbenches.stderr
     logs = (cwd / "var" / "demo-processes.log").open("w")
     procs = [
         subprocess.Popen([CLI, *args], cwd=cwd, env=env, stdout=logs, stderr=subprocess.STDOUT)
@@ -266,7 +274,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     try:
         # make demo writes the report before it starts the services; here both at once, to save
         # time (the report only reads)
-        cli("report", "--year", time.strftime("%Y"), "--out", "var/report")
+        cli("report", "--year", time.strftime("%Y"), "--out", "var/report", "--publish")
         _wait_http(f"http://127.0.0.1:{port}/health")
         yield Demo(cwd, env, port)
     finally:

@@ -58,16 +58,6 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "out"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser: Any, report_dir: Path) -> Iterator[Any]:
     pg = browser.new_page(viewport={"width": 1000, "height": 1200})

@@ -60,7 +60,7 @@ def test_log_writer_stores_rows_as_sqlalchemy_would(engine: Engine) -> None:
     w = LogWriter(engine)
     w.screening(_row(1, at))
     w.screening(_row(2, at.replace(microsecond=0)))
-    w.refusal((at, "AIR", "abc123", "rail", "ticket sale", "T-1", "sector_not_served"))
+    w.refusal((at, "AIR", "abc123", "rail", "ticket sale", "T-1", "sector_not_served", None))
     assert w.flush() == 3 and w.written == 3
     with engine.connect() as conn:
         rows = conn.execute(select(screening_log).order_by(screening_log.c.screening_id)).all()
@@ -79,7 +79,7 @@ def test_log_writer_stores_unix_time_as_the_same_datetime(engine: Engine) -> Non
     at = dt.datetime(2026, 5, 1, 8, 30, 0, 123456)
     w = LogWriter(engine)
     w.screening(_row(1, at.replace(tzinfo=dt.UTC).timestamp()))  # type: ignore[arg-type]
-    w.refusal((at.replace(tzinfo=dt.UTC).timestamp(), "AIR", "k", "rail", "p", None, "x"))
+    w.refusal((at.replace(tzinfo=dt.UTC).timestamp(), "AIR", "k", "rail", "p", None, "x", None))
     assert w.flush() == 2
     with engine.connect() as conn:
         assert conn.execute(select(screening_log.c.at)).scalar_one() == at

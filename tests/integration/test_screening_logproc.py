@@ -40,7 +40,7 @@ def test_flush_commits_in_the_child_and_close_writes_the_rest(engine: Engine) ->
     try:
         for n in range(500):
             w.screening(_row(n))
-        w.refusal((AT, "AIR", "abc123", "rail", "ticket sale", "T-1", "sector_not_served"))
+        w.refusal((AT, "AIR", "abc123", "rail", "ticket sale", "T-1", "sector_not_served", None))
         assert w.flush() == 501
         assert _count(engine) == 500 and w.written == 501
         for n in range(500, 800):

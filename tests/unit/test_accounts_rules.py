@@ -64,5 +64,5 @@ def test_api_tokens_are_stored_as_hashes() -> None:
 def test_the_policy_is_the_documented_one() -> None:
     assert POLICY == (
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )

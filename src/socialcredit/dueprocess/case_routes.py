@@ -19,7 +19,7 @@ from socialcredit.dueprocess import (
     outbox,
 )
 from socialcredit.integrity import audit
-from socialcredit.runtime.deps import OperatorDep, RegistryDep
+from socialcredit.runtime.deps import DbId, OperatorDep, RegistryDep
 
 router = APIRouter(prefix="/v1", tags=["due process"])
 
@@ -92,17 +92,17 @@ def object_on_behalf(body: ObjectionOnBehalf, reg: RegistryDep, op: OperatorDep)
 
 
 @router.get("/cases/{case_id}")
-def get_case(case_id: int, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
+def get_case(case_id: DbId, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
     return cases.get_case(reg, case_id)
 
 
 @router.post("/cases/{case_id}/assign")
-def assign(case_id: int, body: AssignIn, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
+def assign(case_id: DbId, body: AssignIn, reg: RegistryDep, op: OperatorDep) -> dict[str, Any]:
     return assignment.assign(reg, case_id, body.reviewer, op)
 
 
 @router.post("/cases/{case_id}/decision")
-def decide(case_id: int, body: DecisionIn, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
+def decide(case_id: DbId, body: DecisionIn, reg: RegistryDep, _: OperatorDep) -> dict[str, Any]:
     """A reviewer's written decision; never on a record of their own."""
     return decisions.decide(
         reg, case_id, body.reviewer, body.outcome, body.reasons, body.correction
@@ -110,12 +110,19 @@ def decide(case_id: int, body: DecisionIn, reg: RegistryDep, _: OperatorDep) -> 
 
 
 @router.get("/notices/{notice_id}/letter", response_class=HTMLResponse)
-def letter(notice_id: int, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
+def letter(notice_id: DbId, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
     """The printable letter of a notice (for the serving authority)."""
     return HTMLResponse(outbox.get_notice(reg, notice_id).body_html)
 
 
 @router.get("/audit/verify")
-def verify(reg: RegistryDep, _: OperatorDep, head: str | None = None) -> dict[str, Any]:
+def verify(
+    reg: RegistryDep,
+    _: OperatorDep,
+    head: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9]{1,18}:[0-9a-f]{1,128}$", description="SEQ:HASH from audit head"),
+    ] = None,
+) -> dict[str, Any]:
     """Walk the hash chain; name the first altered or missing entry."""
     return audit.verify(reg.engine, head).to_dict()

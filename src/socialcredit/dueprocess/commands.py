@@ -357,3 +357,46 @@ def mailbox(
         out.rule(f"{m.subject}")
         out.print(f"To: {m.to}   Message-ID: {m.message_id}   ({m.path.name})", highlight=False)
         out.print(m.body, highlight=False, markup=False)
+
+
+# --- case show / case assign (issue 12): one block, so the commands above merge cleanly -------
+
+
+@case_app.command("show")
+def case_show(case_id: int, as_json: JsonOpt = False) -> None:
+    """One case: the record and its legal basis, the statement and evidence, earlier decisions."""
+    from socialcredit.dueprocess.workbench import case_file
+
+    with errors(as_json):
+        d = case_file(cli_registry(), case_id)
+        if as_json:
+            print_json(d)
+            return
+        c, r = d["case"], d["record"] or {}
+        overdue = " [red]OVERDUE[/]" if c["overdue"] else ""
+        out.print(f"case {c['id']} ({c['kind']}, {c['state']}): due {c['due_on']}{overdue}")
+        out.print(f"  record     {c['record']}: {r.get('category')}", highlight=False)
+        out.print(f"  basis      {r.get('legal_basis')}", highlight=False)
+        out.print(f"  subject    {r.get('subject_name')} ({c['subject_id']})", highlight=False)
+        out.print(f"  grounds    {c['grounds']}", highlight=False)
+        out.print(f"  statement  {c['statement']}", highlight=False)
+        for doc in c["documents"] or []:
+            out.print(f"  evidence   {doc}", highlight=False)
+        out.print(f"  reviewer   {c['reviewer'] or '-'} ({c['reviewer_body'] or '-'})")
+        if c["decided_on"]:
+            out.print(f"  decided    {c['decided_on']}: {c['outcome']}: {c['decision_reasons']}")
+        for e in d["earlier"]:
+            out.print(f"  earlier    case {e['id']} {e['decided_on']}: {e['outcome']}")
+
+
+@case_app.command("assign")
+def case_assign(
+    case_id: int,
+    reviewer: Annotated[str, typer.Option(help="the reviewer's id (`reviewer list`)")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Assign a case to a reviewer (refused if they may not decide it: their own record, ...)."""
+    from socialcredit.dueprocess.assignment import assign
+
+    with errors(as_json):
+        _print_cases([assign(cli_registry(), case_id, reviewer, "operator")], as_json)

@@ -1,8 +1,9 @@
 """The subject's own file: proven by ID + a one-time code sent to the registered contact.
 
-- :func:`request_code` sends a 6-digit code by email to the address on file. It answers the
-  same whether or not the ID is known or has an address, so it cannot be used to learn who is
-  in the registry; it is rate-limited per ID (``CODES_PER_HOUR``).
+- :func:`request_code` queues a 6-digit code in the notices outbox for the address on file.
+  It answers the same, in the same time, whether or not the ID is known or has an address, so
+  it cannot be used to learn who is in the registry; it is limited per client address and per
+  (client, ID), so nobody can lock an owner out by asking for their codes.
 - :func:`open_session` trades a valid code (``CODE_TTL``, ``CODE_ATTEMPTS`` tries) for a
   session token (``SESSION_TTL``). Codes and tokens are stored only as SHA-256 digests.
 - :func:`own_file` is everything about the subject: records, restrictions explained, notices,
@@ -16,21 +17,21 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import smtplib
-from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from socialcredit.domain.identity import parse_subject_id
+from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.dueprocess.clock import naive_utc
 from socialcredit.errors import Forbidden, RegistryError
 from socialcredit.integrity import audit
+from socialcredit.runtime.limits import budget
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 from socialcredit.store.tables_dueprocess import access_codes, access_sessions
 
-CODES_PER_HOUR = 3
+CODES_PER_ID_PER_HOUR = 10  # mail to one address, from all clients together
 CODE_TTL = dt.timedelta(minutes=10)
 CODE_ATTEMPTS = 5
 SESSION_TTL = dt.timedelta(minutes=30)
@@ -45,6 +46,10 @@ class RateLimited(RegistryError):
     status = 429
     code = "rate_limited"
 
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class DeliveryFailed(RegistryError):
     status = 503
@@ -55,8 +60,26 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def request_code(reg: Registry, raw_id: str) -> dict[str, Any]:
-    sid = parse_subject_id(raw_id, "subject_id").value
+def request_code(reg: Registry, raw_id: str, client: str = "local") -> dict[str, Any]:
+    """Queue a one-time code for the ID's registered address (the notices outbox sends it).
+
+    The answer is the same, and costs the same work, whether or not the ID is known or has an
+    address: no SMTP in the request (its time told who is registered). Limits are per client
+    address and per (client, ID), so a stranger spends their own budget, never the owner's;
+    past ``CODES_PER_ID_PER_HOUR`` for one ID (a mail bomb from many addresses) the answer is
+    unchanged and no more mail is sent that hour.
+    """
+    s = reg.settings
+    sid = parse_subject_id(normalise_identifier(raw_id), "subject_id").value
+    for name, rate, keys in (
+        ("code-client", s.code_requests_per_client, (client,)),
+        ("code-client-id", s.code_requests_per_client_id, (client, sid)),
+    ):
+        wait = budget(reg, name, rate).spend(*keys)
+        if wait is not None:
+            raise RateLimited(
+                f"too many code requests from this client ({rate}); try again later", wait
+            )
     now = naive_utc(reg.now())
     with reg.engine.begin() as conn:
         recent = conn.execute(
@@ -67,67 +90,79 @@ def request_code(reg: Registry, raw_id: str) -> dict[str, Any]:
                 access_codes.c.created_at > now - dt.timedelta(hours=1),
             )
         ).scalar_one()
-        if recent >= CODES_PER_HOUR:
-            raise RateLimited(f"at most {CODES_PER_HOUR} codes an hour for one ID; try again later")
         email = conn.execute(
             select(t.subjects.c.contact_email).where(t.subjects.c.id == sid)
         ).scalar_one_or_none()
-        code = f"{secrets.randbelow(10**6):06d}"
-        # Unknown IDs and IDs without an address count against the limit too, and get the
-        # same answer: the endpoint must not tell who is registered.
-        conn.execute(
-            insert(access_codes).values(
-                subject_id=sid,
-                code_hash=_digest(sid, code),
-                created_at=now,
-                expires_at=now + CODE_TTL,
-                attempts=0,
+        if recent < CODES_PER_ID_PER_HOUR:
+            code = f"{secrets.randbelow(10**6):06d}"
+            conn.execute(
+                insert(access_codes).values(
+                    subject_id=sid,
+                    code_hash=_digest(sid, code),
+                    created_at=now,
+                    expires_at=now + CODE_TTL,
+                    attempts=0,
+                )
             )
-        )
-        if email:
-            _send_code(reg, email, code)
-            audit.append(conn, reg.now(), "subject", "access.code_sent", subject_id=sid)
+            if email:
+                _queue_code(conn, reg, sid, code)
+                audit.append(conn, reg.now(), "subject", "access.code_sent", subject_id=sid)
     return {
         "status": "sent if the ID has a registered contact",
         "expires_in_seconds": int(CODE_TTL.total_seconds()),
     }
 
 
-def _send_code(reg: Registry, address: str, code: str) -> None:
-    s = reg.settings
-    msg = EmailMessage()
-    msg["From"] = s.mail_from
-    msg["To"] = address
-    msg["Subject"] = "Your one-time code for your credit file"
-    msg.set_content(
-        f"Your one-time code is {code}. It is valid for {int(CODE_TTL.total_seconds() // 60)} "
-        "minutes. If you did not ask for it, nobody can use it without your ID and this email."
+def _queue_code(conn: Connection, reg: Registry, sid: str, code: str) -> None:
+    from socialcredit.dueprocess.letters import Letter
+    from socialcredit.dueprocess.outbox import queue
+
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    letter = Letter(
+        "Your one-time code for your credit file",
+        f"Your one-time code is {code}. It is valid for {minutes} minutes.",
     )
-    try:
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
-            smtp.send_message(msg)
-    except (smtplib.SMTPException, OSError) as e:
-        raise DeliveryFailed(f"the code could not be sent ({type(e).__name__}); try again") from e
+    letter.add(
+        "If you did not ask for it",
+        "Nobody can use it without your ID and this email; you need do nothing.",
+    )
+    key = f"access_code:{sid}:{secrets.token_hex(8)}"
+    queue(conn, reg, subject_id=sid, kind="access_code", letter=letter, dedupe_key=key,
+          channel="email")  # fmt: skip
 
 
-def open_session(reg: Registry, raw_id: str, code: str) -> dict[str, Any]:
-    sid = parse_subject_id(raw_id, "subject_id").value
+def open_session(reg: Registry, raw_id: str, code: str, client: str = "local") -> dict[str, Any]:
+    """Trade a code for a session. Tries are limited per client address (a stranger's wrong
+    guesses cost the stranger) and per code (``CODE_ATTEMPTS``, against guessing from many
+    addresses); any live code of the ID is accepted, so a stranger asking for new codes does
+    not void the one the owner is typing."""
+    sid = parse_subject_id(normalise_identifier(raw_id), "subject_id").value
+    wait = budget(reg, "code-check", reg.settings.code_checks_per_client).spend(client)
+    if wait is not None:
+        raise RateLimited("too many code checks from this client; try again later", wait)
     now = naive_utc(reg.now())
     c = access_codes.c
-    wrong = False
     with reg.engine.begin() as conn:
-        row = conn.execute(
+        live = conn.execute(
             select(access_codes)
-            .where(c.subject_id == sid, c.used_at.is_(None), c.expires_at > now)
+            .where(
+                c.subject_id == sid,
+                c.used_at.is_(None),
+                c.expires_at > now,
+                c.attempts < CODE_ATTEMPTS,
+            )
             .order_by(c.id.desc())
-            .limit(1)
-        ).first()
-        if row is None or row.attempts >= CODE_ATTEMPTS:
+            .limit(CODES_PER_ID_PER_HOUR)
+        ).all()
+        if not live:
             raise Unauthenticated("no valid code for this ID: ask for a new one")
-        wrong = not hmac.compare_digest(row.code_hash, _digest(sid, code.strip()))
-        if wrong:  # count the failed try (committed), then refuse
-            conn.execute(update(access_codes).where(c.id == row.id).values(attempts=c.attempts + 1))
-    if wrong:
+        want = _digest(sid, code.strip())
+        row = next((r for r in live if hmac.compare_digest(r.code_hash, want)), None)
+        if row is None:  # count the failed try against the newest code (committed)
+            conn.execute(
+                update(access_codes).where(c.id == live[0].id).values(attempts=c.attempts + 1)
+            )
+    if row is None:
         raise Unauthenticated("the code is wrong or expired")
     with reg.engine.begin() as conn:
         used = conn.execute(
@@ -202,6 +237,25 @@ def screenings_of(reg: Registry, subject_id: str) -> list[dict[str, Any]]:
         ]
 
 
+def refused_checks_of(reg: Registry, subject_id: str) -> list[dict[str, Any]]:
+    """Screenings of this subject refused before any answer (a name that did not match, the
+    party's budget of failed name checks spent): who tried, when, and why."""
+    from socialcredit.store.tables_screening import screening_refusals
+
+    c = screening_refusals.c
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(c.at, c.relying_party, c.sector, c.purpose, c.reference, c.reason)
+            .where(c.subject_id == subject_id)
+            .order_by(c.at.desc())
+            .limit(10_000)
+        )
+        return [
+            {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r._mapping.items()}
+            for r in rows
+        ]
+
+
 def _scores(reg: Registry, subject_id: str) -> list[dict[str, Any]] | None:
     try:
         from socialcredit import scoring
@@ -227,6 +281,7 @@ def own_file(
     d["notices"] = notices_for_subject(reg, target)
     d["cases"] = list_cases(reg, subject_id=target)
     d["screenings"] = screenings_of(reg, target)
+    d["refused_screenings"] = refused_checks_of(reg, target)
     d["scores"] = _scores(reg, target)
     d["audit"] = audit.entries_for_subject(reg.engine, target)
     audit.record(

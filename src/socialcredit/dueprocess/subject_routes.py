@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -48,7 +48,7 @@ class ObjectionIn(BaseModel):
 
 
 class ReconsiderationIn(BaseModel):
-    objection_case_id: int
+    objection_case_id: int = Field(ge=1, le=2**63 - 1)
     statement: str = Field(min_length=1, max_length=20_000)
 
 
@@ -59,16 +59,20 @@ class RepairIn(BaseModel):
     obligations_met: bool
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
 @router.post("/code", status_code=202)
-def request_code(body: CodeRequest, reg: RegistryDep) -> dict[str, Any]:
+def request_code(body: CodeRequest, reg: RegistryDep, request: Request) -> dict[str, Any]:
     """Send a one-time code to the contact registered for this ID (same answer for any ID)."""
-    return subject_access.request_code(reg, body.subject_id)
+    return subject_access.request_code(reg, body.subject_id, _client(request))
 
 
 @router.post("/session")
-def open_session(body: SessionRequest, reg: RegistryDep) -> dict[str, Any]:
+def open_session(body: SessionRequest, reg: RegistryDep, request: Request) -> dict[str, Any]:
     """Trade the code for a session token (use it as `Authorization: Bearer <token>`)."""
-    return subject_access.open_session(reg, body.subject_id, body.code)
+    return subject_access.open_session(reg, body.subject_id, body.code, _client(request))
 
 
 @router.get("/file")

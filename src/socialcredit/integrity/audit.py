@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from socialcredit.errors import InvalidInput
 from socialcredit.store.tables_dueprocess import audit_log
 
 GENESIS = "0" * 64
@@ -158,6 +159,8 @@ def verify(engine: Engine, expect_head: str | None = None) -> Verdict:
     head_seq = expected - 1
     if expect_head:
         want_seq_s, _, want_hash = expect_head.partition(":")
+        if not (want_seq_s.isascii() and want_seq_s.isdigit() and len(want_seq_s) <= 18):
+            raise InvalidInput.one("head", "SEQ:HASH as printed by `audit head`", expect_head[:80])
         want_seq = int(want_seq_s)
         if head_seq < want_seq:
             return Verdict(

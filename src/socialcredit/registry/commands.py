@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(subject_app, name="subject")
     app.add_typer(rules_app, name="rules")
     app.add_typer(calendar_app, name="calendar")
+    app.add_typer(batch_app, name="batch")  # issue 12: defined in the block at the end
 
 
 @authority_app.command("add")
@@ -333,3 +334,56 @@ def calendar_show(as_json: JsonOpt = False) -> None:
             out.print(
                 f"official calendar ({d['source']}) for {span}; other years count weekdays only"
             )
+
+
+# --- batch history (issue 12): kept in one block so the commands above merge cleanly ---------
+
+batch_app = typer.Typer(no_args_is_help=True, help="Batches received (files and HTTP uploads).")
+
+
+@batch_app.command("list")
+def batch_list(
+    authority: Annotated[
+        str | None, typer.Option(help="only this authority's batches (HTTP uploads and records)")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Batches received, newest first: lines, accepted, duplicates, rejected lines."""
+    from socialcredit.registry.batches import list_batches
+
+    with errors(as_json):
+        rows = list_batches(cli_registry(), authority=authority, limit=limit)
+        if as_json:
+            print_json(rows)
+            return
+        show_table(
+            ("id", "source", "received (UTC)", "lines", "accepted", "dup", "rejected"),
+            [
+                (
+                    str(b["id"]),
+                    b["source"],
+                    b["received_at"][:19],
+                    str(b["lines"]),
+                    str(b["accepted"]),
+                    str(b["duplicates"]),
+                    str(b["rejected"]),
+                )
+                for b in rows
+            ],
+            wrap=("source",),
+        )
+
+
+@batch_app.command("show")
+def batch_show(batch_id: int, as_json: JsonOpt = False) -> None:
+    """One batch: its counts and the records and events it wrote."""
+    from socialcredit.registry.batches import get_batch
+
+    with errors(as_json):
+        b = get_batch(cli_registry(), batch_id, authority=None)
+        if as_json:
+            print_json(b)
+            return
+        for k, v in b.items():
+            out.print(f"{k:>12}: {v}", highlight=False)

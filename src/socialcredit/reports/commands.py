@@ -23,6 +23,9 @@ def report(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="write JSON, HTML, CSV and SVG files here")
     ] = None,
+    publish: Annotated[
+        bool, typer.Option("--publish", help="publish it: the server serves this version")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The transparency report for a year: blocked purchases, records, listings, removals,
@@ -33,6 +36,12 @@ def report(
     with errors(as_json):
         reg = cli_registry()
         rep = build_report(reg, year)
+        if publish:  # computed here, off the server; it serves the files
+            from socialcredit.reports.publication import publish as publish_report
+
+            where = publish_report(reg, year, rep)
+            if not as_json:
+                out.print(f"published {where}")
         files = write_report(rep, out_dir) if out_dir is not None else []
         if as_json:
             print_json(rep)

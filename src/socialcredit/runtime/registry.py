@@ -30,10 +30,18 @@ class Registry:
     calendar: WorkCalendar
     uow: Callable[[], UnitOfWork]
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    # Where the screening index reads from: a streaming replica (SOCIALCREDIT_READ_URL), or
+    # None for ``engine`` itself. Writes always go through ``engine`` (the primary).
+    reader: Engine | None = None
     # (zone, day, its first instant, the next day's first instant): every screening asks
     _day: tuple[str, dt.date, dt.datetime, dt.datetime] | None = field(
         default=None, repr=False, compare=False
     )
+
+    @property
+    def read_engine(self) -> Engine:
+        """The engine reads of the screening index go to (a replica, or the primary)."""
+        return self.engine if self.reader is None else self.reader
 
     @property
     def tz(self) -> ZoneInfo:
@@ -75,6 +83,8 @@ def open_registry(settings: Settings, *, migrate_schema: bool = False) -> Regist
         return SqlUnitOfWork(engine)
 
     reg = Registry(settings, engine, pack, calendar, unit_of_work)
+    if settings.read_url and settings.read_url != settings.database_url:
+        reg.reader = make_engine(settings.read_url)
     if settings.clock:
         reg.clock = clock_from_setting(settings.clock)
     reg.calendar = load_stored_calendar(reg)

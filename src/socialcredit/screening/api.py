@@ -19,14 +19,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.errors import Forbidden, InvalidInput, RegistryError
 from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
 from socialcredit.screening.grades import published_benefit
+from socialcredit.screening.guard import AlertWriter, NameChecksExhausted, NameGuard
 from socialcredit.screening.ids import FastId
+from socialcredit.screening.limits import rate_limiter
 from socialcredit.screening.logproc import ProcessLogWriter
 from socialcredit.screening.parties import KeyInfo, hash_key
-from socialcredit.screening.runtime import LogWriter, RateLimiter, Row, Watcher
+from socialcredit.screening.runtime import LogWriter, Row, Watcher
 from socialcredit.screening.service import Screener, default_snapshot
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,9 @@ audit = logging.getLogger("socialcredit.screening.audit")
 
 BATCH_CHUNK = 10_000
 MAX_BATCH_ROWS = 1_000_000
+SNAPSHOT_AFTER = 50_000  # subjects redone in one round: snapshot, so a restart need not replay
+READY_MAX_LAG_S = 30.0  # a round longer than this, or no round for this long: not ready
+BATCH_WAIT_S = 2.0  # a batch waits this long at most for its rows' rate-limit tokens
 
 
 class Unauthorized(RegistryError):
@@ -44,6 +50,10 @@ class Unauthorized(RegistryError):
 class RateLimited(RegistryError):
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Request(NamedTuple):
@@ -99,6 +109,7 @@ class ScreeningRuntime:
         poll: float = 0.1,
         log_interval: float = 0.2,
         log_process: bool = False,
+        save_snapshot: bool = True,
     ) -> None:
         self.reg = reg
         self.screener = screener
@@ -110,8 +121,23 @@ class ScreeningRuntime:
             if log_process
             else LogWriter(reg.engine, interval=log_interval)
         )
-        self.watcher = Watcher(reg.engine, lambda: screener.refresh(reg), poll=poll)
-        self.limiter = RateLimiter()
+        replica = reg.read_engine is not reg.engine  # no NOTIFY there: probe the feed
+        self.watcher = Watcher(
+            reg.read_engine,
+            self._refresh,
+            poll=reg.settings.read_poll_s if replica else poll,
+            probe=replica,
+        )
+        self.caught_up_at: float | None = None  # monotonic: the last round with nothing new
+        self.round_started: float | None = None
+        self.last_round: float | None = None
+        self.limiter = rate_limiter(reg.settings.rate_limit_url)
+        self.save_snapshot = save_snapshot  # False in forked workers: the parent owns the file
+        s = reg.settings
+        self.alerts = AlertWriter(reg.engine)
+        self.guard = NameGuard(
+            s.limits_storage_url, s.name_check_failures, s.name_refusal_alert, on_alert=self.alerts
+        )
         self.new_id = ScreeningIds()
         self.started = False
         self._keys_seen: object = None
@@ -122,13 +148,45 @@ class ScreeningRuntime:
         snap = snapshot if snapshot is not None else default_snapshot(reg)
         screener = Screener.open(reg, snap)
         screener.refresh(reg, force_keys=True)
-        if snap is not None and screener.source == "built":
+        if snap is not None and screener.source == "built" and kw.get("save_snapshot", True):
             try:
                 screener.save(snap)
             except OSError:
                 log.exception("could not write the screening snapshot to %s", snap)
         log.info("screening index ready: %s", screener.stats())
         return cls(reg, screener, snap, **kw)
+
+    def _refresh(self) -> int:
+        """One watcher round: catch up, note readiness, snapshot after a large delta."""
+        self.round_started = time.monotonic()
+        try:
+            n = self.screener.refresh(self.reg)
+        finally:
+            self.round_started = None
+        now = time.monotonic()
+        self.last_round = now
+        if n == 0:
+            self.caught_up_at = now
+        elif n >= SNAPSHOT_AFTER and self.snapshot is not None and self.save_snapshot:
+            try:  # a restart then restores this and replays only what came after
+                self.screener.save(self.snapshot)
+                log.info("screening snapshot after %d subjects redone", n)
+            except OSError:
+                log.exception("could not write the screening snapshot to %s", self.snapshot)
+        return n
+
+    def readiness(self) -> tuple[bool, str]:
+        """Whether a load balancer should send screenings here, and why not."""
+        now = time.monotonic()
+        if not self.started:
+            return False, "starting"
+        if self.caught_up_at is None:
+            return False, "catching up with the change feed"
+        if self.round_started is not None and now - self.round_started > READY_MAX_LAG_S:
+            return False, "a large change is being applied"
+        if self.last_round is None or now - self.last_round > READY_MAX_LAG_S:
+            return False, "the index is not being refreshed"
+        return True, "caught up"
 
     def start(self) -> None:
         self.writer.start()
@@ -138,7 +196,8 @@ class ScreeningRuntime:
     def stop(self) -> None:
         self.watcher.close()
         self.writer.close()
-        if self.snapshot is not None:
+        self.alerts.join()
+        if self.snapshot is not None and self.save_snapshot:
             try:
                 self.screener.refresh(self.reg)
                 self.screener.save(self.snapshot)
@@ -164,13 +223,25 @@ class ScreeningRuntime:
                 "screening needs a valid API key: `Authorization: Bearer <key>` or `X-API-Key`"
             )
         if not self.limiter.allow(info.prefix, info.rate_per_minute):
-            raise RateLimited(
-                f"rate limit of {info.rate_per_minute} screenings a minute reached for key "
-                f"{info.prefix}; retry shortly"
-            )
+            raise self._rate_limited(info)
         return info
 
-    def _refuse(self, who: KeyInfo, sector: str, req: Request | None, reason: str) -> None:
+    @staticmethod
+    def _rate_limited(info: KeyInfo) -> RateLimited:
+        return RateLimited(
+            f"rate limit of {info.rate_per_minute} screenings a minute reached for key "
+            f"{info.prefix}; retry shortly",
+            retry_after=max(1, -(-60 // info.rate_per_minute)),
+        )
+
+    def _refuse(
+        self,
+        who: KeyInfo,
+        sector: str,
+        req: Request | None,
+        reason: str,
+        subject_id: str | None = None,
+    ) -> None:
         audit.warning("refused %s for %s (key %s): %s", sector, who.party.code, who.prefix, reason)
         self.writer.refusal(  # in the order of REFUSAL_COLUMNS
             (
@@ -181,6 +252,7 @@ class ScreeningRuntime:
                 None if req is None else req.purpose,
                 None if req is None else req.reference,
                 reason,
+                subject_id,
             )
         )
 
@@ -192,14 +264,27 @@ class ScreeningRuntime:
 
     # --- one screening ---------------------------------------------------------------------
 
-    def screen(self, who: KeyInfo, req: Request) -> dict[str, Any]:
-        bit = self.authorise_sector(who, req.sector, req)
+    def identify(self, who: KeyInfo, req: Request) -> FastId:
+        """The subject's key with the name confirmed, within the party's budget of failed
+        name checks for this ID; every refused name is logged under the subject's ID."""
+        raw = normalise_identifier(req.subject_id)
+        party = who.party.code
+        wait = self.guard.blocked(party, raw)
+        if wait is not None:
+            self._refuse(who, req.sector, req, "name_checks_exhausted", raw[:18])
+            self.guard.refused(party)
+            raise NameChecksExhausted(wait)
         try:
-            fid = self.screener.identify(req.subject_id, req.name)
+            return self.screener.identify(raw, req.name)
         except InvalidInput as e:
             if e.problems and e.problems[0].field == "name":
-                self._refuse(who, req.sector, req, "name_mismatch")
+                self._refuse(who, req.sector, req, "name_mismatch", raw[:18])
+                self.guard.failed(party, raw)
             raise
+
+    def screen(self, who: KeyInfo, req: Request) -> dict[str, Any]:
+        bit = self.authorise_sector(who, req.sector, req)
+        fid = self.identify(who, req)
         day = self.reg.today()
         v, benefit = self.screener.verdict(fid, bit, day)
         if not v.deny and benefit is None and req.sector in self._incentive_sectors():
@@ -227,7 +312,7 @@ class ScreeningRuntime:
     def _grade_benefit(self, subject_id: str, sector: str, day: dt.date) -> str | None:
         """An incentive the subject's published grade earns in this sector, if any."""
         cfg = scoring_document(self.reg.pack)
-        return published_benefit(self.reg.engine, cfg, subject_id, sector, day)
+        return published_benefit(self.reg.read_engine, cfg, subject_id, sector, day)
 
     def _row(
         self, sid: str, who: KeyInfo, subject: str, req: Request, decision: str, reason: str | None
@@ -269,6 +354,16 @@ class ScreeningRuntime:
         if chunk:
             yield from self._chunk(who, chunk, log_rows)
 
+    def _row_tokens(self, who: KeyInfo, rows: int) -> int:
+        """How many of ``rows`` the party's rate limit allows: a batch is as many screenings
+        as it has rows. A batch that needs at most BATCH_WAIT_S more is paced (this runs in a
+        worker thread); past that, the rest are refused row by row."""
+        granted, wait = self.limiter.take(who.prefix, who.rate_per_minute, rows)
+        if granted < rows and wait <= BATCH_WAIT_S:
+            time.sleep(wait)
+            granted += self.limiter.take(who.prefix, who.rate_per_minute, rows - granted)[0]
+        return granted
+
     def _chunk(
         self,
         who: KeyInfo | None,
@@ -279,24 +374,26 @@ class ScreeningRuntime:
         day = self.reg.today()
         out: list[dict[str, Any]] = []
         ok: list[tuple[int, FastId, int, Request]] = []
-        for n, r in chunk:
+        allowed = len(chunk) if who is None else self._row_tokens(who, len(chunk))
+        for j, (n, r) in enumerate(chunk):
             try:
                 if isinstance(r, RegistryError):
                     raise r
                 if not r.subject_id:
                     raise InvalidInput.one("subject_id", "required", None, n)
-                bit = (
-                    self.authorise_sector(who, r.sector, r)
-                    if who is not None
-                    else s.sector_bit(r.sector)
-                )
-                # offline (operator) manifests may leave the name out; relying parties may not
-                name = r.name if who is not None or r.name else None
-                fid = s.identify(r.subject_id, name)
+                if who is not None:
+                    if j >= allowed:  # the rate limit counts rows, not requests
+                        raise self._rate_limited(who)
+                    bit = self.authorise_sector(who, r.sector, r)
+                    fid = self.identify(who, r)
+                else:
+                    # offline (operator) manifests may leave the name out
+                    bit = s.sector_bit(r.sector)
+                    fid = s.identify(normalise_identifier(r.subject_id), r.name or None)
                 ok.append((len(out), fid, bit, r))
                 out.append({})
             except RegistryError as e:
-                out.append({"row": n, "error": e.code, "message": e.message})
+                out.append(_error_row(n, r, e))
         if ok:
             keys = np.fromiter((f.key for _, f, _, _ in ok), dtype=np.uint64, count=len(ok))
             bits = np.fromiter((b for _, _, b, _ in ok), dtype=np.int64, count=len(ok))
@@ -324,3 +421,18 @@ class ScreeningRuntime:
                     "benefit": a.benefit,
                 }
         yield from out
+
+
+def row_error(e: RegistryError, subject_id: str) -> RegistryError:
+    """A manifest row's error that knows the row's subject_id (the answer names it)."""
+    e.subject_id = subject_id  # type: ignore[attr-defined]
+    return e
+
+
+def _error_row(n: int, r: Request | RegistryError, e: RegistryError) -> dict[str, Any]:
+    """A row's error, naming the row's subject_id (as sent, cut short) when it had one."""
+    d: dict[str, Any] = {"row": n, "error": e.code, "message": e.message}
+    sid = r.subject_id if isinstance(r, Request) else getattr(e, "subject_id", None)
+    if sid:
+        d["subject_id"] = str(sid)[:40]
+    return d

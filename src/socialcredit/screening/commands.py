@@ -261,11 +261,13 @@ def check(
 
     Answers as the screening API does: an ID the registry does not hold, or a name that is
     not the registry's, is refused (exit 2) as the API refuses it (422), never allowed."""
+    from socialcredit.domain.normalise import normalise_identifier
     from socialcredit.errors import InvalidInput
     from socialcredit.registry import decision_dict
     from socialcredit.screening.names import name_hash
     from socialcredit.screening.service import check_decision
 
+    subject_id = normalise_identifier(subject_id)  # one key everywhere (issue 14)
     with c.errors(as_json):
         reg = c.cli_registry()
         c.require_sector(reg, sector)

@@ -27,7 +27,7 @@ from socialcredit.errors import InvalidInput, RegistryError
 from socialcredit.runtime.deps import OperatorDep
 from socialcredit.runtime.registry import Registry
 from socialcredit.runtime.server import freeze_heap
-from socialcredit.screening import api
+from socialcredit.screening import api, manifest
 from socialcredit.screening.parties import KeyInfo
 
 CSV_FIELDS = (
@@ -48,7 +48,10 @@ CSV_FIELDS = (
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     reg: Registry = app.state.registry
-    runtime = await run_in_threadpool(lambda: api.ScreeningRuntime.open(reg, log_process=True))
+    save = getattr(app.state, "save_snapshot", True)  # forked workers leave it to the parent
+    runtime = await run_in_threadpool(
+        lambda: api.ScreeningRuntime.open(reg, log_process=True, save_snapshot=save)
+    )
     runtime.start()
     app.state.screening = runtime
     if getattr(app.state, "freeze_heap", False):
@@ -193,9 +196,11 @@ def _row_of(d: dict[str, Any], sector: str | None, n: int) -> api.Request | Regi
         if not isinstance(sid, str) or not sid:
             return InvalidInput.one("subject_id", "required", None, n)
         if not isinstance(name, str) or not name:
-            return InvalidInput.one("name", "required (as read from the ID card)", None, n)
+            return api.row_error(
+                InvalidInput.one("name", "required (from the ID card)", None, n), sid
+            )
         if not isinstance(sec, str) or not sec:
-            return InvalidInput.one("sector", "required (per row or ?sector=)", None, n)
+            return api.row_error(InvalidInput.one("sector", "required (or ?sector=)", None, n), sid)
         purpose = d.get("purpose") or "batch screening"
         ref = d.get("reference")
         return api.Request(sid, name, sec, str(purpose), None if ref is None else str(ref))
@@ -217,37 +222,17 @@ async def _spool(request: Request) -> tempfile.SpooledTemporaryFile[bytes]:
 
 
 def _rows(body: IO[bytes], kind: str, sector: str | None) -> Iterator[api.Request | RegistryError]:
-    if kind == "json":  # a JSON array: not streamable with the standard library
-        try:
-            items = json.load(body)
-        except ValueError as e:
-            yield InvalidInput.one("body", f"not JSON: {e}")
-            return
-        if not isinstance(items, list):
-            yield InvalidInput.one("body", "a JSON array of rows, or use NDJSON / CSV")
-            return
-        for n, d in enumerate(items, start=1):
-            yield _row_of(d if isinstance(d, dict) else {}, sector, n)
-        return
-    text = io.TextIOWrapper(body, encoding="utf-8", errors="replace", newline="")
+    """The manifest's rows (see :mod:`socialcredit.screening.manifest`): one bad row is that
+    row's error, never the end of the answer."""
+
+    def make(d: dict[str, Any], n: int) -> api.Request | RegistryError:
+        return _row_of(d, sector, n)
+
+    if kind == "json":
+        return manifest.json_array_rows(body, make)
     if kind == "csv":
-        reader = csv.DictReader(text)
-        if reader.fieldnames is not None:
-            reader.fieldnames = [f.strip().lstrip("\ufeff") for f in reader.fieldnames]
-        for n, d in enumerate(reader, start=1):
-            yield _row_of(d, sector, n)
-        return
-    n = 0
-    for line in text:
-        if not line.strip():
-            continue
-        n += 1
-        try:
-            d = json.loads(line)
-        except ValueError:
-            yield InvalidInput.one("row", "not a JSON object", line[:100], n)
-            continue
-        yield _row_of(d if isinstance(d, dict) else {}, sector, n)
+        return manifest.csv_rows(body, make)
+    return manifest.ndjson_rows(body, make)
 
 
 @router.post("/v1/screenings/batch")

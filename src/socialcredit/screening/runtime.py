@@ -9,7 +9,8 @@
 - :class:`Watcher` keeps the index fresh: it polls the change feeds every ``poll`` seconds and,
   on PostgreSQL, is woken at once by the NOTIFY the tables' triggers send on commit, so
   several server processes stay in step.
-- :class:`RateLimiter` is a token bucket per API key, in process memory (per server process).
+- :class:`RateLimiter` is a token bucket per API key, in process memory (per server process);
+  servers use :mod:`socialcredit.screening.limits` (the ``limits`` library, memory or Redis).
 """
 
 from __future__ import annotations
@@ -40,7 +41,16 @@ SCREENING_COLUMNS = (
     "reason_code",
     "rulepack_version",
 )
-REFUSAL_COLUMNS = ("at", "relying_party", "key_prefix", "sector", "purpose", "reference", "reason")
+REFUSAL_COLUMNS = (
+    "at",
+    "relying_party",
+    "key_prefix",
+    "sector",
+    "purpose",
+    "reference",
+    "reason",
+    "subject_id",
+)
 Row = tuple[Any, ...]
 
 
@@ -152,19 +162,82 @@ class LogWriter:
 
 
 class Watcher:
-    """Calls ``refresh`` every ``poll`` seconds, or at once when PostgreSQL notifies."""
+    """Calls ``refresh`` every ``poll`` seconds, or at once when PostgreSQL notifies.
 
-    def __init__(self, engine: Engine, refresh: Callable[[], object], poll: float = 0.1) -> None:
+    On a streaming replica (``probe``) there is no NOTIFY (LISTEN is refused during
+    recovery, and a notification is not replicated anyway), so the watcher asks the replica
+    every ``poll`` seconds for the feeds' highest ids, one cheap index-only query, and
+    refreshes when they moved, or at least every ``FORCE_S`` (API keys, subjects created
+    without records and feed holes are re-read there).
+
+    ``caught_up`` is the monotonic time at which the index last reflected everything the
+    database it reads showed (the start of the last round that succeeded); readiness is
+    judged on its age. ``error`` is the last round's failure, None after a success.
+    """
+
+    FORCE_S = 1.0
+    PROBE_SQL = (
+        "SELECT (SELECT coalesce(max(id), 0) FROM records),"
+        " (SELECT coalesce(max(id), 0) FROM record_events),"
+        " (SELECT coalesce(max(id), 0) FROM subject_changes)"
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        refresh: Callable[[], object],
+        poll: float = 0.1,
+        probe: bool = False,
+    ) -> None:
         self._engine = engine
         self._refresh = refresh
         self._poll = poll
+        self._probe = probe
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
+        self.caught_up: float | None = None
+        self.error: str | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="screening-watcher", daemon=True)
+        self.caught_up = time.monotonic()  # the runtime opened caught up
+        target = self._run_probing if self._probe else self._run
+        self._thread = threading.Thread(target=target, name="screening-watcher", daemon=True)
         self._thread.start()
+
+    def _round(self) -> None:
+        t = time.monotonic()
+        try:
+            self._refresh()
+        except Exception as e:
+            self._failed(e)
+            return
+        self.rounds += 1
+        self.caught_up, self.error = t, None
+
+    def _failed(self, e: Exception) -> None:
+        self.error = f"{type(e).__name__}: {e}".replace("\n", " ")[:300]
+        log.warning("screening watcher: refresh failed, will retry: %s", self.error)
+        self._stop.wait(1.0)
+
+    def _run_probing(self) -> None:
+        last: tuple[Any, ...] | None = None
+        refreshed = 0.0
+        while not self._stop.is_set():
+            t = time.monotonic()
+            try:
+                with self._engine.connect() as conn:
+                    seen = tuple(conn.exec_driver_sql(self.PROBE_SQL).one())
+            except Exception as e:
+                self._failed(e)
+                continue
+            if seen != last or t - refreshed >= self.FORCE_S:
+                self._round()
+                if self.error is None:
+                    last, refreshed = seen, t
+            else:
+                self.caught_up, self.error = t, None
+            self._stop.wait(self._poll)
 
     def _listener(self) -> Any:
         if self._engine.dialect.name != "postgresql":
@@ -184,12 +257,7 @@ class Watcher:
         listener = self._listener()
         try:
             while not self._stop.is_set():
-                try:
-                    self._refresh()
-                    self.rounds += 1
-                except Exception:
-                    log.exception("screening watcher: refresh failed, will retry")
-                    self._stop.wait(1.0)
+                self._round()
                 if listener is None:
                     self._stop.wait(self._poll)
                     continue
@@ -217,7 +285,9 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, list[float]] = {}
 
-    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
+    def _refill(self, key: str, rate_per_minute: int) -> tuple[list[float], float, float]:
+        """The key's bucket (made full on first use), its tokens now and the refill a second;
+        the bucket's clock is moved to now."""
         now = self._clock()
         per_s = rate_per_minute / 60.0
         cap = max(1.0, per_s * 2.0)
@@ -226,8 +296,21 @@ class RateLimiter:
             b = self._buckets[key] = [cap, now]
         tokens = min(cap, b[0] + (now - b[1]) * per_s)
         b[1] = now
+        return b, tokens, per_s
+
+    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
+        b, tokens, _ = self._refill(key, rate_per_minute)
         if tokens < cost:
             b[0] = tokens
             return False
         b[0] = tokens - cost
         return True
+
+    def take(self, key: str, rate_per_minute: int, want: int) -> tuple[int, float]:
+        """Up to ``want`` whole tokens now (a batch's rows); returns how many were granted
+        and the seconds until the rest would be."""
+        b, tokens, per_s = self._refill(key, rate_per_minute)
+        granted = min(want, int(tokens))
+        b[0] = tokens - granted
+        rest = want - granted
+        return granted, (rest - b[0]) / per_s if rest > 0 else 0.0

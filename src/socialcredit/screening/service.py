@@ -11,7 +11,6 @@ web routes, ``socialcredit check`` and ``socialcredit screen`` all answer throug
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
 import time
@@ -49,13 +48,14 @@ from socialcredit.screening.benefits import benefit_entry, benefit_schema
 from socialcredit.screening.ids import FastId, fast_id
 from socialcredit.screening.names import NameTable, name_hash
 from socialcredit.screening.parties import KeyInfo, load_keys
+from socialcredit.screening.stored_ids import parse_stored
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = 2  # 2: the name table is a retrieval filter plus exact changes
-# Stored IDs are parsed again and again (every delta re-assesses its subjects); the full
-# GB 11643 / GB 32100 parse costs ~0.1-1 ms, so remember the recent ones.
-_parse_stored = functools.lru_cache(maxsize=1 << 16)(parse_subject_id)
+# Stored IDs are parsed again and again (every delta re-assesses its subjects): trusted,
+# fast (screening/stored_ids.py), the full parse only for what does not fit.
+_parse_stored = parse_stored
 KEYS_RELOAD_S = 1.0
 
 
@@ -127,7 +127,7 @@ class Screener:
         """Assess every subject with records on ``on`` (default today) and compile."""
         t = time.perf_counter()
         day = on or reg.today()
-        with reg.engine.connect() as conn:
+        with reg.read_engine.connect() as conn:
             feed = Feed.current(conn)  # marks first: what commits meanwhile is replayed later
             events = events_by_subject(conn)
             names = NameTable.build(
@@ -191,7 +191,11 @@ class Screener:
         deny, ben = load_index(path / "deny"), load_index(path / "benefits")
         if deny.schema != Schema.from_pack(reg.pack) or ben.schema != benefit_schema(reg.pack):
             raise ValueError("snapshot schema differs from the rule pack's")
-        arrays = {k: np.load(path / f"names_{k}.npy") for k in state["name_arrays"]}
+        # Mapped like the index: every worker process on the host shares the page cache.
+        arrays = {
+            k: np.load(path / f"names_{k}.npy", mmap_mode="r").view(np.ndarray)
+            for k in state["name_arrays"]
+        }
         names = NameTable.from_arrays(state["names"], arrays)
         s = cls(
             reg.pack,
@@ -209,7 +213,7 @@ class Screener:
 
     def refresh(self, reg: Registry, force_keys: bool = False) -> int:
         """Apply what changed since the last call; returns the number of subjects redone."""
-        with reg.engine.connect() as conn:
+        with reg.read_engine.connect() as conn:
             if force_keys or time.monotonic() - self.keys_loaded >= KEYS_RELOAD_S:
                 self.keys = load_keys(conn)
                 self.keys_loaded = time.monotonic()
@@ -393,7 +397,10 @@ def check_decision(reg: Registry, raw_id: str, sector: str, day: dt.date) -> Dec
 
 
 def default_snapshot(reg: Registry) -> Path | None:
-    """Beside a SQLite file: ``<db>.screening/``; none for PostgreSQL or in-memory SQLite."""
+    """``SOCIALCREDIT_SNAPSHOT_DIR`` if set; else beside a SQLite file: ``<db>.screening/``;
+    none for PostgreSQL or in-memory SQLite."""
+    if reg.settings.snapshot_dir is not None:
+        return Path(reg.settings.snapshot_dir)
     url = reg.engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None

@@ -284,7 +284,8 @@ class SqlIngest:
         n = sql_stage.workers()
         if is_pg(self._c) or n < 2 or rows < sql_stage.STAGE_MIN_ROWS:
             return False
-        staging = Staging(work, n, values_insert)  # the workers start now
+        root = sql_stage.scratch_root(self._c.engine.url.database)
+        staging = Staging(work, n, values_insert, root)  # the workers start now
         try:
             rebuild = self._drop_indexes(rows)
             staging.copy_records(self._c, batch_id)

@@ -10,6 +10,11 @@ journal and no fsync: it is scratch, rebuilt from the batch if anything goes wro
 real transaction then attaches the files and copies their rows in order, so the rows, their
 order and the durability of the commit are those of the serial path.
 
+Scratch lives beside the database (``<db>.stage/``), not in the system temporary directory
+(often a small tmpfs), in a directory named after the staging process; a ``kill -9`` leaves it
+behind, so every staging first removes the directories of processes that are gone
+(:func:`clean_stale`).
+
 A worker reports ``R`` (records staged), ``S`` (subjects staged) or ``E`` and a traceback on
 a pipe; an error or a worker that dies becomes a :class:`StagingError` in the parent, which
 rolls the batch back like any other failure. Workers end with ``os._exit`` and never touch
@@ -31,6 +36,7 @@ from sqlalchemy import Connection, Engine, event
 
 from socialcredit.store.ports import EventColumns, RecordColumns, SubjectColumns
 
+PREFIX = "socialcredit-stage-"
 STAGE_MIN_ROWS = 50_000  # below this, forking costs more than it saves
 ATTACHED = "socialcredit_staged"  # Connection.info key: staging aliases to detach at checkin
 
@@ -112,6 +118,44 @@ def _detach(dbapi_conn: Any, record: Any) -> None:
             dbapi_conn.execute(f"DETACH DATABASE {alias}")
 
 
+def scratch_root(database: str | None) -> Path:
+    """Where staging files go: ``<db>.stage/`` beside a SQLite file, else the temp dir."""
+    if database and database != ":memory:":
+        db = Path(database)
+        return db.with_name(db.name + ".stage")
+    return Path(tempfile.gettempdir())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(root: Path) -> list[Path]:
+    """Remove staging directories under ``root`` whose process is gone (a ``kill -9``)."""
+    import shutil
+
+    gone = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    for d in entries:
+        if not d.name.startswith(PREFIX) or not d.is_dir():
+            continue
+        pid_s = d.name.removeprefix(PREFIX).split("-", 1)[0]
+        if pid_s.isdigit() and _alive(int(pid_s)):
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        gone.append(d)
+    return gone
+
+
 def _listen(engine: Engine) -> None:
     if not event.contains(engine, "checkin", _detach):
         event.listen(engine, "checkin", _detach)
@@ -121,8 +165,11 @@ class Staging:
     """Forked workers staging a batch; :meth:`copy_records` then :meth:`copy_subjects` copy
     each part in as soon as it is staged; :meth:`close` reaps the workers, files and all."""
 
-    def __init__(self, work: StagedWork, n: int, insert: Insert) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="socialcredit-stage-")
+    def __init__(self, work: StagedWork, n: int, insert: Insert, root: Path | None = None) -> None:
+        root = root if root is not None else Path(tempfile.gettempdir())
+        root.mkdir(parents=True, exist_ok=True)
+        clean_stale(root)
+        self._dir = tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-", dir=root)
         d = Path(self._dir.name)
         self.paths = [(d / f"records{k}.db", d / f"subjects{k}.db") for k in range(n)]
         self._pids: list[int] = []

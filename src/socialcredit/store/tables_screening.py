@@ -83,7 +83,22 @@ screening_refusals = Table(
     Column("purpose", Text, nullable=True),
     Column("reference", Text, nullable=True),
     Column("reason", String(64), nullable=False),  # sector_not_served, ...
+    # the ID a refused name check was about (0007): the subject sees it in their file
+    Column("subject_id", String(18), nullable=True),
     Index("ix_screening_refusals_at", "at"),
+    Index("ix_screening_refusals_subject_id_at", "subject_id", "at"),
+)
+
+# Alerts for the operator (0007): e.g. a relying party's name refusals spiking.
+operator_alerts = Table(
+    "operator_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),  # UTC
+    Column("kind", String(64), nullable=False),
+    Column("relying_party", String(64), nullable=True),
+    Column("detail", Text, nullable=False),
+    Index("ix_operator_alerts_at", "at"),
 )
 
 # New subjects' names reach the screening servers' name tables by this column.

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit import __version__
 from socialcredit.errors import RegistryError
@@ -28,11 +29,19 @@ ROUTERS: tuple[str, ...] = (
     "socialcredit.dueprocess.subject_routes",
     "socialcredit.dueprocess.case_routes",
     "socialcredit.screening.routes",
+    "socialcredit.screening.alert_routes",
+    "socialcredit.screening.health",
     "socialcredit.reports.routes",
     "socialcredit.scoring.routes",
     "socialcredit.integrity.routes",
     "socialcredit.accounts.api",  # accounts (issue 11)
     "socialcredit.accounts.routes",  # accounts pages (issue 11)
+    "socialcredit.registry.batch_routes",  # authorities' batches (issue 12)
+    "socialcredit.registry.pages",  # the clerk's pages (issue 12)
+    "socialcredit.dueprocess.workbench_pages",  # the reviewer's workbench (issue 12)
+    "socialcredit.screening.counter",  # the counter page (issue 12)
+    "socialcredit.reports.dashboard_pages",  # the officials' dashboard (issue 12)
+    "socialcredit.registry.register_routes",  # the public register (issue 12)
 )
 
 
@@ -53,7 +62,10 @@ def create_app(registry: Registry) -> FastAPI:
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        headers = None
+        if exc.status == 429:  # every 429 says when to come back
+            headers = {"Retry-After": str(int(getattr(exc, "retry_after", 1) or 1))}
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -68,10 +80,22 @@ def create_app(registry: Registry) -> FastAPI:
         body = {"error": "invalid_input", "message": "the request is invalid", "problems": problems}
         return JSONResponse(body, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own answers (an unparsable body, no such route, a method not allowed) in
+        # the house shape, not FastAPI's {"detail": ...}
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        body = {"error": code, "message": str(exc.detail), "problems": []}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        body = {"error": "internal", "message": "internal error; it has been logged"}
+        body = {
+            "error": "internal",
+            "message": "internal error; it has been logged",
+            "problems": [],
+        }
         return JSONResponse(body, status_code=500)
 
     @app.get("/docs", include_in_schema=False)
@@ -117,6 +141,89 @@ def create_app(registry: Registry) -> FastAPI:
     from socialcredit.web.pages import install as install_pages  # page kit (issue 11)
 
     install_pages(app)  # page kit: static files, CSP, language switch, errors as pages
+    document_errors(app)
+    return app
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+# What any operation may answer besides its own successes: the error handlers above make each
+# of these, in the one body shape. Documented on every operation so a client (and the fuzz
+# stage) knows every status the API can return.
+ERRORS = {
+    "400": "the body could not be parsed",
+    "401": "no or a wrong credential (operator token, API key or session)",
+    "403": "not allowed for this credential",
+    "404": "no such thing",
+    "409": "conflicts with what is stored",
+    "422": "invalid input: `problems` names each field",
+    "429": "rate limited: retry after `Retry-After` seconds",
+    "503": "a dependency is unavailable (e.g. the screening log); retry",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message", "problems"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "line": {"type": ["integer", "null"]},
+                    "field": {"type": "string"},
+                    "value": {"type": ["string", "null"]},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Add the house error responses to every operation of the OpenAPI document."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path in doc.get("paths", {}).values():
+            for op in path.values():
+                responses = op.setdefault("responses", {})
+                for code, why in ERRORS.items():
+                    entry = responses.setdefault(code, {"description": why})
+                    entry["content"] = {"application/json": {"schema": ref}}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``serve --workers N`` worker (runtime/workers.py): the registry from
+    the environment, the index from the snapshot the parent wrote (which it leaves alone)."""
+    from socialcredit.runtime.registry import open_registry
+    from socialcredit.runtime.server import tune_interpreter
+    from socialcredit.runtime.workers import die_with_parent
+    from socialcredit.settings import load_settings
+
+    die_with_parent()
+    tune_interpreter()
+    app = create_app(open_registry(load_settings()))
+    app.state.freeze_heap = True
+    app.state.save_snapshot = False  # N writers of one snapshot would race
     return app
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from socialcredit.registry.ingest.fields import (
     IntArray,
     Parsed,
 )
+from socialcredit.registry.ingest.prescan import normalise_ids, oversized, prescan, shown
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
 
@@ -90,14 +93,17 @@ def _read_jsonl_slow(data: bytes) -> Parsed:
         except UnicodeDecodeError:
             problems.append(Problem("line", "is not valid UTF-8", None, no))
             continue
+        except RecursionError:
+            problems.append(Problem("line", "is nested too deep", shown(raw), no))
+            continue
         except json.JSONDecodeError as e:
-            text = raw.decode("utf-8", "replace")[:80]
+            text = shown(raw)
             problems.append(
                 Problem("line", f"not valid JSON: {e.msg} at column {e.colno}", text, no)
             )
             continue
         if not isinstance(obj, dict):
-            problems.append(Problem("line", "must be a JSON object", raw.decode()[:80], no))
+            problems.append(Problem("line", "must be a JSON object", shown(raw), no))
             continue
         rows.append({k: _json_value(v) for k, v in obj.items()})
         lines.append(no)
@@ -128,12 +134,9 @@ def _read_jsonl(data: bytes) -> Parsed:
 
 def _read_csv_slow(data: bytes) -> Parsed:
     problems: list[Problem] = []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        problem = Problem("file", "is not valid UTF-8", None, line)
-        raise BatchRejected("not valid UTF-8", (problem,)) from None
+    # A line that is not UTF-8 (one GBK line) is that line's problem: decoded with
+    # surrogateescape, its fields carry lone surrogates and it is refused below.
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -156,9 +159,12 @@ def _read_csv_slow(data: bytes) -> Parsed:
         if not fields or fields == [""]:
             continue
         total += 1
+        if any(_SURROGATE.search(f) for f in fields):
+            problems.append(Problem("line", "is not valid UTF-8", shown(",".join(fields)), start))
+            continue
         if len(fields) != len(header):
             reason = f"has {len(fields)} fields, the header has {len(header)}"
-            problems.append(Problem("line", reason, ",".join(fields)[:80], start))
+            problems.append(Problem("line", reason, shown(",".join(fields)), start))
             continue
         rows.append({h: (v if v != "" else None) for h, v in zip(header, fields, strict=True)})
         lines.append(start)
@@ -168,18 +174,30 @@ def _read_csv_slow(data: bytes) -> Parsed:
     return Parsed(table, np.array(lines, dtype=np.int64), problems, total)
 
 
+def _utf8(data: bytes) -> bool:
+    # pyarrow decodes a ragged row before its handler sees it, and a bad byte there raised
+    # inside pyarrow (a traceback printed): files that are not UTF-8 take the exact path
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _read_csv(data: bytes) -> Parsed:
     first = data.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip("\r")
     header = next(csv.reader([first]), [])
     unknown_columns(
         pa.table({h: pa.array([], pa.string()) for h in header}), np.zeros(0, np.int64), 1
     )
-    if b'"' in data or b"\r" in data or b"\n\n" in data:
+    if b'"' in data or b"\r" in data or b"\n\n" in data or not _utf8(data):
         return _read_csv_slow(data)
     skipped: list[object] = []
 
     def on_invalid(row: object) -> str:
-        skipped.append(row)
+        skipped.append(True)  # not the row: its text may not decode
         return "skip"
 
     try:
@@ -235,6 +253,13 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
 
 
 def read_records(data: bytes, fmt: str) -> Parsed:
+    early: list[Problem] = []
+    if fmt != "parquet":  # hostile lines blanked before any parser sees them
+        data, early = prescan(data, fmt)
     parsed = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[fmt](data)
     unknown_columns(parsed.table, parsed.lines, 1 if fmt == "csv" else None)
-    return parsed
+    table, lines, late = oversized(normalise_ids(parsed.table), parsed.lines)
+    if not early and not late:
+        return Parsed(table, lines, parsed.problems, parsed.total_lines)
+    problems = sorted([*early, *parsed.problems, *late], key=lambda p: p.line or 0)
+    return Parsed(table, lines, problems, parsed.total_lines + len(early))
