@@ -21,6 +21,7 @@ services:
 	@bash scripts/ensure-services.sh
 
 demo: $(STAMP)
+	@bash scripts/ensure-services.sh demo  # jq and curl, which the README's commands use
 	mkdir -p var
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit init
 	SOCIALCREDIT_DATABASE_URL=$(DEMO_URL) $(BIN)/socialcredit generate --individuals 100000 --enterprises 5000 --seed 2026

@@ -25,7 +25,7 @@ START, END = "<!-- tamper-session:start -->", "<!-- tamper-session:end -->"
 def _session() -> list[tuple[str, list[str]]]:
     text = (ROOT / "README.md").read_text("utf-8")
     block = text.split(START, 1)[1].split(END, 1)[0]
-    body = block.split("```console\n", 1)[1].rsplit("```", 1)[0]
+    body = re.split(r"```console[^\n]*\n", block, maxsplit=1)[1].rsplit("```", 1)[0]
     steps: list[tuple[str, list[str]]] = []
     for line in body.splitlines():
         if line.startswith("$ "):
