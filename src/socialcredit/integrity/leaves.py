@@ -145,7 +145,7 @@ def range_payload(conn: Connection, kind: str, lo: int, hi: int) -> bytes:
     h = hashlib.sha256()
     n = 0
     q = select(table).where(col >= lo, col <= hi).order_by(col, *table.primary_key.columns)
-    for row in conn.execution_options(yield_per=10_000).execute(q):
+    for row in conn.execute(q.execution_options(yield_per=10_000)):  # not the connection's
         h.update(leaf_payload(row_kind, dict(row._mapping)))
         h.update(b"\n")
         n += 1

@@ -165,7 +165,7 @@ def events_by_subject(
 def all_subject_names(conn: Connection) -> Iterable[tuple[str, str, str]]:
     """(id, kind, name) of every subject, streamed."""
     s = t.subjects.c
-    result = conn.execution_options(yield_per=50_000).execute(select(s.id, s.kind, s.name))
+    result = conn.execute(select(s.id, s.kind, s.name).execution_options(yield_per=50_000))
     for row in result:
         yield row.id, row.kind, row.name
 
