@@ -375,7 +375,10 @@ def mailbox(
 
 
 @case_app.command("show")
-def case_show(case_id: int, as_json: JsonOpt = False) -> None:
+def case_show(
+    case_id: Annotated[int, typer.Argument(help="the case's id (`case list`)")],
+    as_json: JsonOpt = False,
+) -> None:
     """One case: the record and its legal basis, the statement and evidence, earlier decisions."""
     from socialcredit.dueprocess.workbench import case_file
 
@@ -403,7 +406,7 @@ def case_show(case_id: int, as_json: JsonOpt = False) -> None:
 
 @case_app.command("assign")
 def case_assign(
-    case_id: int,
+    case_id: Annotated[int, typer.Argument(help="the case's id (`case list`)")],
     reviewer: Annotated[str, typer.Option(help="the reviewer's id (`reviewer list`)")],
     as_json: JsonOpt = False,
 ) -> None:

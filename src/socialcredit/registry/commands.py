@@ -477,7 +477,10 @@ def batch_list(
 
 
 @batch_app.command("show")
-def batch_show(batch_id: int, as_json: JsonOpt = False) -> None:
+def batch_show(
+    batch_id: Annotated[int, typer.Argument(help="the batch's id (`batch list`)")],
+    as_json: JsonOpt = False,
+) -> None:
     """One batch: its counts and the records and events it wrote."""
     from socialcredit.registry.batches import get_batch
 
