@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
+from socialcredit.registry.batch_commands import batch_app  # noqa: E402
+from socialcredit.registry.subject_lists import subject_find, subject_mismatches  # noqa: E402
 from socialcredit.runtime.console import (
     JsonOpt,
     OnOpt,
@@ -19,7 +21,6 @@ from socialcredit.runtime.console import (
     out,
     parse_date,
     print_json,
-    require_sector,
     show_table,
 )
 
@@ -35,7 +36,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(subject_app, name="subject")
     app.add_typer(rules_app, name="rules")
     app.add_typer(calendar_app, name="calendar")
-    app.add_typer(batch_app, name="batch")  # issue 12: defined in the block at the end
+    app.add_typer(batch_app, name="batch")
+    subject_app.command("find")(subject_find)
+    subject_app.command("mismatches")(subject_mismatches)
 
 
 @authority_app.command("add")
@@ -210,37 +213,6 @@ def _print_report(report: Any, as_json: bool) -> None:
         err.print(f"  ... and {len(report.warnings) - 50} more (use --json for all)")
 
 
-@subject_app.command("mismatches")
-def subject_mismatches(
-    authority: Annotated[
-        str | None, typer.Option("--authority", help="only this authority's records")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Records whose name differs from the registry's name for their ID (accepted at ingest
-    with a warning): the clerk checks the ID or sends a corrected event."""
-    from socialcredit.registry.subjects import name_mismatches
-
-    with errors(as_json):
-        rows = name_mismatches(cli_registry(), authority=authority)
-        if as_json:
-            print_json(rows)
-            return
-        show_table(
-            ("record", "ID", "name on the record", "registry's name"),
-            [
-                (
-                    escape(f"{r['authority']}/{r['case_number']}"),
-                    r["subject_id"],
-                    escape(r["record_name"]),
-                    escape(r["registry_name"]),
-                )
-                for r in rows
-            ],
-            title="Name mismatches",
-        )
-
-
 @subject_app.command("show")
 def subject_show(
     subject_id: Annotated[str, typer.Argument(help="a resident ID or credit code")],
@@ -383,111 +355,3 @@ def calendar_show(as_json: JsonOpt = False) -> None:
             out.print(
                 f"official calendar ({d['source']}) for {span}; other years count weekdays only"
             )
-
-
-# --- subject find ---------------------------------------------------------------------------
-# Who is listed in a sector today (or about to be): for the README's point-of-sale example and
-# for operators, read through the restriction engine (registry/find.py), never raw SQL.
-
-
-@subject_app.command("find")
-def subject_find(
-    sector: Annotated[str, typer.Option(help="a sector of the rule pack, e.g. flight")],
-    listed: Annotated[
-        bool, typer.Option("--listed", help="a deny in force today (the default)")
-    ] = False,
-    pending: Annotated[
-        bool, typer.Option("--pending", help="a deny waiting for its publicity period to end")
-    ] = False,
-    limit: Annotated[int, typer.Option(min=1, help="at most this many subjects")] = 20,
-    on: OnOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Subjects denied SECTOR today (--listed) or pending (--pending), newest records first:
-    name, ID, and when the restriction ends (or what ends it)."""
-    from socialcredit.errors import InvalidInput
-    from socialcredit.registry.find import find_subjects
-
-    with errors(as_json):
-        if listed and pending:
-            raise InvalidInput.one("pending", "--listed or --pending, not both")
-        reg = cli_registry()
-        sector = require_sector(reg, sector)
-        found = find_subjects(reg, sector=sector, pending=pending, on=parse_date(on), limit=limit)
-        if as_json:
-            print_json([f.to_dict() for f in found])
-            return
-        state = "pending" if pending else "listed"
-        show_table(
-            ("ID", "name", "from", "until", "reason"),
-            [
-                (
-                    f.subject_id,
-                    escape(f.name or ""),
-                    f.start.isoformat(),
-                    f.end.isoformat() if f.end else escape(f.until_condition or "open-ended"),
-                    f.reason_code + (f" via {f.via}" if f.via else ""),
-                )
-                for f in found
-            ],
-            wrap=("name", "until"),
-            title=f"Subjects {state} in {sector}",
-        )
-        if not found:
-            err.print(f"no subject is {state} in {sector}")
-
-
-# --- batch history (issue 12): kept in one block so the commands above merge cleanly ---------
-
-batch_app = typer.Typer(no_args_is_help=True, help="Batches received (files and HTTP uploads).")
-
-
-@batch_app.command("list")
-def batch_list(
-    authority: Annotated[
-        str | None, typer.Option(help="only this authority's batches (HTTP uploads and records)")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
-    as_json: JsonOpt = False,
-) -> None:
-    """Batches received, newest first: lines, accepted, duplicates, rejected lines."""
-    from socialcredit.registry.batches import list_batches
-
-    with errors(as_json):
-        rows = list_batches(cli_registry(), authority=authority, limit=limit)
-        if as_json:
-            print_json(rows)
-            return
-        show_table(
-            ("id", "source", "received (UTC)", "lines", "accepted", "dup", "rejected"),
-            [
-                (
-                    str(b["id"]),
-                    b["source"],
-                    b["received_at"][:19],
-                    str(b["lines"]),
-                    str(b["accepted"]),
-                    str(b["duplicates"]),
-                    str(b["rejected"]),
-                )
-                for b in rows
-            ],
-            wrap=("source",),
-        )
-
-
-@batch_app.command("show")
-def batch_show(
-    batch_id: Annotated[int, typer.Argument(help="the batch's id (`batch list`)")],
-    as_json: JsonOpt = False,
-) -> None:
-    """One batch: its counts and the records and events it wrote."""
-    from socialcredit.registry.batches import get_batch
-
-    with errors(as_json):
-        b = get_batch(cli_registry(), batch_id, authority=None)
-        if as_json:
-            print_json(b)
-            return
-        for k, v in b.items():
-            out.print(f"{k:>12}: {v}", highlight=False)
