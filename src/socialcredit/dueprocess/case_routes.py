@@ -131,8 +131,16 @@ def letter(notice_id: DbId, reg: RegistryDep, _: OperatorDep) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-@router.get("/notices/{notice_id}/letter.pdf", response_class=Response)
-def letter_pdf(notice_id: int, reg: RegistryDep, _: OperatorDep) -> Response:
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the letter as PDF",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.get("/notices/{notice_id}/letter.pdf", response_class=Response, responses=PDF)
+def letter_pdf(notice_id: DbId, reg: RegistryDep, _: OperatorDep) -> Response:
     """The letter as PDF (WeasyPrint, A4, CJK fonts), for the serving authority to print."""
     _, html = outbox.issue_copy(reg, outbox.get_notice(reg, notice_id))  # a new sign-in code
     body = letters.pdf(html)
