@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -64,6 +65,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         r = s.cli("party", "add", "AIR-T", "--name", "测试航空", "--sector", "flight", "--json")
         assert r.returncode == 0, r.stderr
         s.env["TEST_AIRLINE_KEY"] = json.loads(r.stdout)["api_key"]
+        # The running server reads new keys with its key table, every second
+        # (screening/service.py KEYS_RELOAD_S): the first screening must not race it.
+        time.sleep(2.5)
         yield s
 
 
