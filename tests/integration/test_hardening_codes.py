@@ -14,6 +14,7 @@ real SMTP server on loopback the notice worker delivers to (dueprocess_support e
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 import warnings
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from tests.integration.dueprocess_support import (
 )
 
 from socialcredit.dueprocess import delivery as notices
+from socialcredit.dueprocess.subject_access import CODES_PER_ID_PER_HOUR
 from socialcredit.runtime.registry import Registry
 from socialcredit.store.tables_dueprocess import notices as notices_table
 from socialcredit.web.app import create_app
@@ -121,3 +123,30 @@ def test_the_code_goes_through_the_outbox_and_the_answer_says_nothing(
     monkeypatch.undo()
     deliver(reg)
     assert len(sink.codes(ADDRESS)) == 1
+
+
+def test_strangers_at_the_hourly_mail_ceiling_do_not_lock_the_owner_out(
+    reg: Registry, sink: SmtpSink
+) -> None:
+    """Strangers from many addresses reach the ID's hourly mail ceiling: no more mail goes to
+    the owner that hour, but the newest code they were sent stays valid until a new one can be
+    sent, so the owner can still sign in half an hour later (it had expired after 10 minutes)."""
+    for n in range(CODES_PER_ID_PER_HOUR + 3):
+        r = client(reg, f"203.0.113.{n + 1}").post("/v1/me/code", json={"subject_id": OWNER})
+        assert r.status_code == 202
+    deliver(reg)
+    mailed = sink.codes(ADDRESS)
+    assert len(mailed) == CODES_PER_ID_PER_HOUR  # the ceiling holds: no mail bomb
+    clock = reg.clock  # type: ignore[attr-defined]
+    clock.now += dt.timedelta(minutes=30)
+    owner = client(reg, "198.51.100.7")
+    assert owner.post("/v1/me/code", json={"subject_id": OWNER}).status_code == 202
+    deliver(reg)
+    assert len(sink.codes(ADDRESS)) == CODES_PER_ID_PER_HOUR  # still no new mail this hour
+    r = owner.post("/v1/me/session", json={"subject_id": OWNER, "code": mailed[-1]})
+    assert r.status_code == 200, r.text
+    # an older code than the newest is not kept alive: fewer live codes, fewer lucky guesses
+    older = client(reg, "198.51.100.8").post(
+        "/v1/me/session", json={"subject_id": OWNER, "code": mailed[0]}
+    )
+    assert older.status_code == 401

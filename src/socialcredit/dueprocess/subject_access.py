@@ -58,7 +58,8 @@ def request_code(reg: Registry, raw_id: str, client: str = "local") -> dict[str,
     address: no SMTP in the request (its time told who is registered). Limits are per client
     address and per (client, ID), so a stranger spends their own budget, never the owner's;
     past ``CODES_PER_ID_PER_HOUR`` for one ID (a mail bomb from many addresses) the answer is
-    unchanged and no more mail is sent that hour.
+    unchanged and no more mail is sent that hour, but the newest code mailed stays valid until
+    a new one can be sent (:func:`_hold_newest_code`), so the owner is not locked out.
     """
     s = reg.settings
     sid = parse_subject_id(normalise_identifier(raw_id), "subject_id").value
@@ -72,14 +73,12 @@ def request_code(reg: Registry, raw_id: str, client: str = "local") -> dict[str,
                 f"too many code requests from this client ({rate}); try again later", wait
             )
     now = naive_utc(reg.now())
+    hour_ago = now - dt.timedelta(hours=1)
     with reg.engine.begin() as conn:
         recent = conn.execute(
             select(func.count())
             .select_from(access_codes)
-            .where(
-                access_codes.c.subject_id == sid,
-                access_codes.c.created_at > now - dt.timedelta(hours=1),
-            )
+            .where(access_codes.c.subject_id == sid, access_codes.c.created_at > hour_ago)
         ).scalar_one()
         email = conn.execute(
             select(t.subjects.c.contact_email).where(t.subjects.c.id == sid)
@@ -98,10 +97,37 @@ def request_code(reg: Registry, raw_id: str, client: str = "local") -> dict[str,
             if email:
                 _queue_code(conn, reg, sid, code)
                 audit.append(conn, reg.now(), "subject", "access.code_sent", subject_id=sid)
+        if recent + 1 >= CODES_PER_ID_PER_HOUR:
+            _hold_newest_code(conn, sid, hour_ago)
     return {
         "status": "sent if the ID has a registered contact",
         "expires_in_seconds": int(CODE_TTL.total_seconds()),
     }
+
+
+def _hold_newest_code(conn: Connection, sid: str, hour_ago: dt.datetime) -> None:
+    """At the hourly mail ceiling, keep the newest unused code alive until a new one can be
+    mailed (the hour's oldest code ages out), plus the usual time to type it.
+
+    Strangers asking from many addresses can fill the ID's hourly ceiling; without this the
+    codes they had sent to the owner expired after ``CODE_TTL`` and the owner could get no
+    other for the rest of the hour. Only the newest is held, so the live codes a guesser can
+    hit stay few; it is the one at the top of the owner's mailbox.
+    """
+    c = access_codes.c
+    in_hour = (c.subject_id == sid, c.created_at > hour_ago)
+    oldest = conn.execute(select(func.min(c.created_at)).where(*in_hour)).scalar_one()
+    newest = conn.execute(
+        select(c.id, c.expires_at)
+        .where(*in_hour, c.used_at.is_(None), c.attempts < CODE_ATTEMPTS)
+        .order_by(c.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if oldest is None or newest is None:
+        return
+    hold = oldest + dt.timedelta(hours=1) + CODE_TTL
+    if newest.expires_at < hold:
+        conn.execute(update(access_codes).where(c.id == newest.id).values(expires_at=hold))
 
 
 def _queue_code(conn: Connection, reg: Registry, sid: str, code: str) -> None:
