@@ -99,6 +99,11 @@ def test_clerk_uploads_a_file_with_a_bad_line_and_sees_it(
     expect(errors.get_by_role("cell").first).to_have_text("2")
     axe(page)
     shot(page, "workbench-upload")
+    # The batch page reads the kept problems from the database, not the upload's memory.
+    page.get_by_role("link", name=re.compile("全部已保存的问题")).click()
+    expect(page.locator("#kept-note")).to_contain_text("所有问题均已保存")
+    expect(page.locator("#errors")).to_contain_text(bad)
+    axe(page)
     page.get_by_role("link", name="返回报送页面").click()
     expect(page.locator("#main table")).to_contain_text("CAAC/六月.jsonl")
 
