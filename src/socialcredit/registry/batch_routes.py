@@ -22,6 +22,8 @@ from socialcredit.registry import batches
 from socialcredit.registry.schemas import BatchDetailOut, BatchOut, BatchReport
 from socialcredit.runtime.deps import RegistryDep
 
+# A staff user's API token: the scheme web/openapi.py declares (accounts' STAFF_TOKEN).
+STAFF: dict[str, Any] = {"security": [{"staffToken": []}]}
 router = APIRouter(prefix="/v1", tags=["authorities"])
 Format = Literal["jsonl", "csv", "parquet"]
 # Reading the history: the clerk (their authority's batches) or an operator (every batch).
@@ -73,6 +75,27 @@ async def _upload(request: Request, fmt: str | None, filename: str | None) -> tu
         403: {"description": "A line names another authority: nothing was written"},
         400: {"description": "A multipart body that cannot be parsed"},
     },
+    openapi_extra={
+        **STAFF,
+        "requestBody": {
+            "required": True,
+            "description": "The file itself (or a multipart form with a `file` field)",
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
+        },
+    },
 )
 async def submit(
     request: Request,
@@ -93,7 +116,7 @@ async def submit(
     return JSONResponse(body, status_code=200 if report.already_ingested else 201)
 
 
-@router.get("/batches", response_model=list[BatchOut])
+@router.get("/batches", response_model=list[BatchOut], openapi_extra=STAFF)
 def history(
     reg: RegistryDep, user: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
@@ -105,6 +128,7 @@ def history(
     "/batches/{batch_id}",
     response_model=BatchDetailOut,
     responses={404: {"description": "No such batch, or another authority's"}},
+    openapi_extra=STAFF,
 )
 def batch(
     batch_id: Annotated[int, Path(ge=1, le=2**31 - 1)], reg: RegistryDep, user: Reader
@@ -129,6 +153,7 @@ class EventIn(BaseModel):
     status_code=201,
     response_model=BatchReport,
     responses={404: {"description": "A correction of a record that does not exist"}},
+    openapi_extra=STAFF,
 )
 def record_event(body: EventIn, reg: RegistryDep, user: Clerk) -> dict[str, Any]:
     """Fulfilment, withdrawal or correction of one of the authority's records."""
