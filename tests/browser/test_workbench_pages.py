@@ -161,6 +161,9 @@ def test_official_watches_a_number_move(world: World, page: Page, axe: Axe) -> N
     page.goto("/dashboard")
     figure = page.locator("[data-figure=new_listings_today]")
     expect(figure).to_have_text("少于 10")  # 4 records so far today: withheld
+    # Removals by reason, expiries among them (reports/today.py): nobody removed today.
+    expect(page.locator("#removals-by-reason")).to_contain_text("期限届满")
+    expect(page.locator("[data-reason=expired]")).to_have_text("0")
     axe(page)
     shot(page, "workbench-dashboard")
     rows = [
