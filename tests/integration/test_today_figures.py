@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, update
 from tests.e2e.conftest import person_id
 
@@ -26,7 +28,6 @@ from socialcredit.settings import Settings
 from socialcredit.store.tables_dueprocess import cases, notices
 from socialcredit.store.tables_screening import screening_log
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 AUTH = {"admin_penalty.minor": "SAMR", "air.prohibited_items": "CAAC"}
 COURT = "SPC-BJ-HD"
 
@@ -76,11 +77,12 @@ def ingest(reg: Registry, rows: list[dict[str, Any]], name: str) -> None:
 
 
 def notice(conn: Any, i: int, status: str) -> None:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     conn.execute(
         insert(notices).values(
-            subject_id=pid(1), kind="listed", created_at=NOW, channel="email", status=status,
+            subject_id=pid(1), kind="listed", created_at=now, channel="email", status=status,
             subject_line="s", body_text="b", body_html="b", dedupe_key=f"k{i}",
-            message_id=f"<m{i}@test>", attempts=0, next_attempt_at=NOW,
+            message_id=f"<m{i}@test>", attempts=0, next_attempt_at=now,
         )
     )  # fmt: skip
 
@@ -95,11 +97,17 @@ def screening(conn: Any, sector: str, decision: str, at: dt.datetime) -> None:
     )  # fmt: skip
 
 
-def test_a_hand_built_day(db_url: str) -> None:
-    reg = open_registry(
+@pytest.fixture
+def reg(db_url: str) -> Iterator[Registry]:
+    r = open_registry(
         Settings(database_url=db_url, report_min_count=2, operator_token="op"),
         migrate_schema=True,
     )
+    yield r
+    r.engine.dispose()
+
+
+def test_a_hand_built_day(reg: Registry) -> None:
     # The day: when an air listing decided on 6 May 2025 runs out (its start follows the
     # monthly publication, so not every day sees one), a past day, so that every batch
     # received (stamped with the wall clock) counts as received on it.
@@ -161,6 +169,7 @@ def test_a_hand_built_day(db_url: str) -> None:
     file_objection(reg, pid(9), COURT, "C-9", "not_me", "不是我", [], "subject")
     late = file_objection(reg, pid(3), "CAAC", "A-3", "wrong_data", "日期有误", [], "subject")
     filed = today(reg)  # filing queued acknowledgements: the notices below come on top
+    wall = dt.datetime.now(dt.UTC)  # the screening log is stamped with the wall clock
     with reg.engine.begin() as conn:
         conn.execute(
             update(cases).where(cases.c.id == late["id"]).values(due_on=day - dt.timedelta(days=1))
@@ -169,8 +178,8 @@ def test_a_hand_built_day(db_url: str) -> None:
             notice(conn, i, status)
         for sector, decision, n in (("flight", "deny", 3), ("flight", "allow", 1)):
             for _ in range(n):
-                screening(conn, sector, decision, NOW - dt.timedelta(seconds=5))
-        screening(conn, "flight", "deny", NOW - dt.timedelta(minutes=5))  # not the last minute
+                screening(conn, sector, decision, wall - dt.timedelta(seconds=5))
+        screening(conn, "flight", "deny", wall - dt.timedelta(minutes=5))  # not the last minute
     ingest(reg, [listed("C-10", pid(10), court, day, COURT)], "new.jsonl")
     f = today(reg)
     assert f.new_listings == before.new_listings + 1
@@ -189,4 +198,3 @@ def test_a_hand_built_day(db_url: str) -> None:
         {"sector": "flight", "decision": "deny", "count": 3},
     ]
     assert dashboard.compute(reg)["removals_by_reason"] == d["removals_by_reason"]
-    reg.engine.dispose()

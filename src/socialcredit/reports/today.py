@@ -57,7 +57,7 @@ class Today:
         return sum(self.removals.values())
 
 
-_removals: dict[int, tuple[tuple[Any, ...], dict[str, int]]] = {}
+_removals: dict[str, tuple[tuple[Any, ...], dict[str, int]]] = {}
 _lock = threading.Lock()
 
 
@@ -67,13 +67,14 @@ def _day_start_utc(reg: Registry, day: dt.date) -> dt.datetime:
 
 
 def _removals_today(reg: Registry, day: dt.date, key: tuple[Any, ...]) -> dict[str, int]:
+    db = reg.engine.url.render_as_string(hide_password=True)  # one database, one entry
     with _lock:
-        hit = _removals.get(id(reg))
+        hit = _removals.get(db)
         if hit is not None and hit[0] == key:
             return hit[1]
     got = removals_on(reg, day)
     with _lock:
-        _removals[id(reg)] = (key, got)
+        _removals[db] = (key, got)
     return got
 
 
