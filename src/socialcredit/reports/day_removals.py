@@ -89,36 +89,51 @@ def expiry_windows(pack: RulePack, day: dt.date) -> list[tuple[str, dt.date, dt.
     return out
 
 
-def candidates(conn: Connection, pack: RulePack, day: dt.date) -> list[str]:
-    """Every subject who could be removed on ``day`` (a superset; see the module docstring)."""
-    found: set[str] = set()
+def candidates(
+    conn: Connection, pack: RulePack, day: dt.date, after_record: int = 0, after_event: int = 0
+) -> set[str]:
+    """Every subject who could be removed on ``day`` (a superset; see the module docstring),
+    from records and events with ids above ``after_record`` / ``after_event`` (the ids are
+    one sequence, in acceptance order: a later call adds what arrived since). One scan of
+    each table, or a range of its primary key."""
     days = {day} | {
         day - dt.timedelta(days=c.term.repeat.after_payment_days)
         for c in pack.categories.values()
         if c.term.repeat is not None
     }
-    for d in sorted(days):
+    params: dict[str, Any] = {"after_event": after_event, "after_record": after_record}
+    marks = []
+    for i, d in enumerate(sorted(days)):
+        params[f"d{i}"] = _param(conn, d)
+        marks.append(f":d{i}")
+    found = set(
+        conn.execute(
+            text(
+                "SELECT DISTINCT r.subject_id FROM record_events e "
+                "JOIN records r ON r.id = e.record_id WHERE e.id > :after_event "
+                f"AND e.event_date IN ({', '.join(marks)}) "
+                "AND e.type IN ('fulfilled', 'withdrawn', 'repaired')"
+            ),
+            params,
+        ).scalars()
+    )
+    windows = []
+    for i, (cat, lo, hi) in enumerate(expiry_windows(pack, day)):
+        params |= {f"c{i}": cat, f"lo{i}": _param(conn, lo), f"hi{i}": _param(conn, hi)}
+        windows.append(
+            f"(category = :c{i} AND decision_date >= :lo{i} AND decision_date <= :hi{i})"
+        )
+    if windows:
         found.update(
             conn.execute(
                 text(
-                    "SELECT DISTINCT r.subject_id FROM record_events e "
-                    "JOIN records r ON r.id = e.record_id "
-                    "WHERE e.event_date = :d AND e.type IN ('fulfilled', 'withdrawn', 'repaired')"
+                    "SELECT DISTINCT subject_id FROM records WHERE id > :after_record "
+                    f"AND ({' OR '.join(windows)})"
                 ),
-                {"d": _param(conn, d)},
+                params,
             ).scalars()
         )
-    for cat, lo, hi in expiry_windows(pack, day):
-        found.update(
-            conn.execute(
-                text(
-                    "SELECT DISTINCT subject_id FROM records WHERE category = :c "
-                    "AND decision_date >= :lo AND decision_date <= :hi"
-                ),
-                {"c": cat, "lo": _param(conn, lo), "hi": _param(conn, hi)},
-            ).scalars()
-        )
-    return sorted(found)
+    return found
 
 
 def _events(conn: Connection, last: dt.date, part: Subjects, record_ids: I64) -> Events:
@@ -149,15 +164,16 @@ def _events(conn: Connection, last: dt.date, part: Subjects, record_ids: I64) ->
     return Events(first["fulfilled"], first["withdrawn"], upheld, first["repaired"], {})
 
 
-def removals_on(reg: Registry, day: dt.date) -> dict[str, int]:
-    """Subjects removed on ``day``, by reason (:data:`REASONS`), as the report counts them."""
+def removals_on(reg: Registry, day: dt.date, subjects: set[str] | None = None) -> dict[str, int]:
+    """Subjects removed on ``day``, by reason (:data:`REASONS`), as the report counts them;
+    ``subjects``: the candidates when the caller has them (:func:`candidates`)."""
     out = dict.fromkeys(REASONS, 0)
     mid = dt.datetime(day.year, 7, 1, tzinfo=reg.tz)
     p = Period(day.year, _d(day), _d(day), mid.utcoffset() or dt.timedelta())
     with reg.read_engine.connect() as conn:
-        subjects = candidates(conn, reg.pack, day)
-        for i in range(0, len(subjects), CHUNK):
-            part = subjects_part(subjects[i : i + CHUNK])
+        found = sorted(candidates(conn, reg.pack, day) if subjects is None else subjects)
+        for i in range(0, len(found), CHUNK):
+            part = subjects_part(found[i : i + CHUNK])
             recs = load_records(conn, p, part)
             if not len(recs.id):
                 continue

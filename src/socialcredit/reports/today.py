@@ -15,20 +15,21 @@
 
 The counts are exact; :func:`published` withholds the small ones (1 to
 ``report_min_count`` - 1 become ``None``, "fewer than k") as the report does. Removals are
-recomputed only when the day or the records change (:data:`_removals`, keyed by the day and
-the newest record and event).
+recomputed only when something arrived, at most every :data:`RECOMPUTE_S` seconds, over the
+day's candidates (found once a day, then among what arrived since: ``_removals_today``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
-from socialcredit.reports.day_removals import removals_on
+from socialcredit.reports.day_removals import candidates, removals_on
 from socialcredit.reports.listings import REASONS
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
@@ -36,6 +37,7 @@ from socialcredit.store.tables_dueprocess import cases, notices
 from socialcredit.store.tables_screening import screening_log
 
 CASE_KINDS = ("objection", "reconsideration")
+RECOMPUTE_S = 10.0  # removals lag new events by at most this much (a recompute reads records)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,19 @@ class Today:
         return sum(self.removals.values())
 
 
-_removals: dict[str, tuple[tuple[Any, ...], dict[str, int]]] = {}
+@dataclass
+class _Removals:
+    """One database's removals today: the candidates found so far, and the figure."""
+
+    day: dt.date
+    last_record: int
+    last_event: int
+    subjects: set[str]
+    removals: dict[str, int]
+    at: float  # time.monotonic() of the computation
+
+
+_removals: dict[str, _Removals] = {}
 _lock = threading.Lock()
 
 
@@ -66,15 +80,28 @@ def _day_start_utc(reg: Registry, day: dt.date) -> dt.datetime:
     return start.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _removals_today(reg: Registry, day: dt.date, key: tuple[Any, ...]) -> dict[str, int]:
+def _removals_today(
+    reg: Registry, day: dt.date, last_record: int, last_event: int
+) -> dict[str, int]:
+    """The day's removals: candidates found once a day, then only among the records and events
+    that arrived since (a range of their ids); the figure recomputed over the candidates when
+    something arrived, at most every :data:`RECOMPUTE_S` seconds."""
     db = reg.engine.url.render_as_string(hide_password=True)  # one database, one entry
     with _lock:
-        hit = _removals.get(db)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-    got = removals_on(reg, day)
+        st = _removals.get(db)
+        if st is not None and st.day == day:
+            if (st.last_record, st.last_event) == (last_record, last_event):
+                return st.removals
+            if time.monotonic() - st.at < RECOMPUTE_S:
+                return st.removals
+    with reg.read_engine.connect() as conn:
+        if st is None or st.day != day:
+            subjects = candidates(conn, reg.pack, day)
+        else:
+            subjects = st.subjects | candidates(conn, reg.pack, day, st.last_record, st.last_event)
+    got = removals_on(reg, day, subjects)
     with _lock:
-        _removals[db] = (key, got)
+        _removals[db] = _Removals(day, last_record, last_event, subjects, got, time.monotonic())
     return got
 
 
@@ -104,16 +131,13 @@ def today(reg: Registry) -> Today:
                 .group_by(n.status)
             ).all()
         )
-        key = (
-            day,
-            conn.scalar(select(func.max(t.records.c.id))),
-            conn.scalar(select(func.max(t.record_events.c.id))),
-        )
+        last_record = int(conn.scalar(select(func.max(t.records.c.id))) or 0)
+        last_event = int(conn.scalar(select(func.max(t.record_events.c.id))) or 0)
     return Today(
         day=day,
         as_of=now.replace(microsecond=0),
         new_listings=int(new or 0),
-        removals=_removals_today(reg, day, key),
+        removals=_removals_today(reg, day, last_record, last_event),
         objections_open=int(opened or 0),
         objections_overdue=int(overdue or 0),
         notices_backlog=int(by_status.get("queued", 0)),
