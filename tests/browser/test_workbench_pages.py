@@ -99,6 +99,11 @@ def test_clerk_uploads_a_file_with_a_bad_line_and_sees_it(
     expect(errors.get_by_role("cell").first).to_have_text("2")
     axe(page)
     shot(page, "workbench-upload")
+    # The batch page reads the kept problems from the database, not the upload's memory.
+    page.get_by_role("link", name=re.compile("全部已保存的问题")).click()
+    expect(page.locator("#kept-note")).to_contain_text("所有问题均已保存")
+    expect(page.locator("#errors")).to_contain_text(bad)
+    axe(page)
     page.get_by_role("link", name="返回报送页面").click()
     expect(page.locator("#main table")).to_contain_text("CAAC/六月.jsonl")
 
@@ -156,6 +161,9 @@ def test_official_watches_a_number_move(world: World, page: Page, axe: Axe) -> N
     page.goto("/dashboard")
     figure = page.locator("[data-figure=new_listings_today]")
     expect(figure).to_have_text("少于 10")  # 4 records so far today: withheld
+    # Removals by reason, expiries among them (reports/today.py): nobody removed today.
+    expect(page.locator("#removals-by-reason")).to_contain_text("期限届满")
+    expect(page.locator("[data-reason=expired]")).to_have_text("0")
     axe(page)
     shot(page, "workbench-dashboard")
     rows = [

@@ -119,3 +119,43 @@ def test_docs_page_has_no_inline_script(client: Any) -> None:
     js = client.get("/docs/init.js")
     assert js.headers["content-type"].startswith("text/javascript")
     assert "SwaggerUIBundle" in js.text
+
+
+def test_each_operation_documents_the_errors_it_can_answer(client: Any) -> None:
+    doc = client.get("/openapi.json").json()
+
+    def errors(method: str, path: str) -> set[str]:
+        return {c for c in doc["paths"][path][method]["responses"] if c[0] in "45"}
+
+    assert errors("get", "/health") == {"500"}
+    assert errors("get", "/metrics") == {"401", "403", "500"}
+    assert errors("get", "/v1/register") == {"404", "422", "429", "500"}
+    assert errors("get", "/v1/batches/{batch_id}") == {"401", "403", "404", "422", "500"}
+    assert errors("post", "/v1/batches") == {"400", "401", "403", "422", "500"}
+    assert errors("post", "/v1/records/events") == {"400", "401", "403", "404", "422", "500"}
+    assert errors("get", "/v1/dashboard/figures") == {"401", "403", "500"}
+    assert "409" in errors("post", "/v1/objections")  # declared by the route
+    for method, path, op in operations(doc):
+        if "security" not in op:
+            assert "401" not in errors(method.lower(), path) or path == "/v1/me/session", path
+
+
+def test_the_late_routes_have_response_models(client: Any) -> None:
+    doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def ok(method: str, path: str, code: str = "200") -> Any:
+        return doc["paths"][path][method]["responses"][code]["content"]["application/json"]
+
+    assert ok("post", "/v1/batches", "201")["schema"]["$ref"].endswith("/BatchReport")
+    assert ok("get", "/v1/batches")["schema"]["items"]["$ref"].endswith("/BatchOut")
+    detail = ok("get", "/v1/batches/{batch_id}")["schema"]["$ref"].split("/")[-1]
+    assert schemas[detail]["properties"]["problems"]["$ref"].endswith("/KeptProblems")
+    assert ok("post", "/v1/records/events", "201")["schema"]["$ref"].endswith("/BatchReport")
+    assert ok("get", "/v1/register")["schema"]["$ref"].endswith("/RegisterOut")
+    assert ok("get", "/v1/dashboard/figures")["schema"]["$ref"].endswith("/DashboardOut")
+    event = schemas["EventIn"]["properties"]["event"]
+    assert set(event["enum"]) == {"fulfilled", "withdrawn", "corrected"}
+    body = doc["paths"]["/v1/batches"]["post"]["requestBody"]["content"]
+    assert {"application/x-ndjson", "text/csv", "multipart/form-data"} <= set(body)
+    assert doc["paths"]["/v1/batches"]["post"]["security"] == [{"staffToken": []}]

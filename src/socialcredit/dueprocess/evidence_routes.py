@@ -16,11 +16,22 @@ from socialcredit.accounts import Reviewer as ReviewerUser
 from socialcredit.accounts import RoleRefused, record_action
 from socialcredit.dueprocess import evidence
 from socialcredit.dueprocess.cases import get_case
+from socialcredit.dueprocess.schemas import EvidenceOut
 from socialcredit.errors import NotFound
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.runtime.registry import Registry
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
+STAFF: dict[str, Any] = {"security": [{"staffToken": []}]}  # a reviewer's API token
+FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file as uploaded",
+        "content": {
+            t: {"schema": {"type": "string", "format": "binary"}}
+            for t in ("application/pdf", "image/jpeg", "image/png")
+        },
+    }
+}
 
 
 def _level(kind: str) -> str:
@@ -36,7 +47,7 @@ def _may_review(reg: Registry, user: Any, case: dict[str, Any]) -> None:
         )
 
 
-@router.get("/{case_id}/evidence")
+@router.get("/{case_id}/evidence", response_model=list[EvidenceOut], openapi_extra=STAFF)
 def list_evidence(case_id: int, reg: RegistryDep, user: ReviewerUser) -> list[dict[str, Any]]:
     """The files attached to a case (names, types, sizes, SHA-256), for its reviewers."""
     case = get_case(reg, case_id)
@@ -44,7 +55,12 @@ def list_evidence(case_id: int, reg: RegistryDep, user: ReviewerUser) -> list[di
     return evidence.for_case(reg, case_id)
 
 
-@router.get("/{case_id}/evidence/{evidence_id}")
+@router.get(
+    "/{case_id}/evidence/{evidence_id}",
+    response_class=Response,
+    responses=FILE,
+    openapi_extra=STAFF,
+)
 def get_evidence(case_id: int, evidence_id: int, reg: RegistryDep, user: ReviewerUser) -> Response:
     """One file as it was uploaded; its SHA-256 in ``X-Content-SHA256``."""
     case = get_case(reg, case_id)

@@ -69,3 +69,14 @@ class AuditVerdict(Out):
     head: str = Field(description="SEQ:HASH of the last entry")
     first_bad_seq: int | None
     problem: str | None
+
+
+class EvidenceOut(Out):
+    """A file attached to a case, without its bytes."""
+
+    id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_at: str

@@ -21,7 +21,11 @@ SIGN_IN: dict[int | str, dict[str, Any]] = {
     401: {"description": "The code is wrong or has expired"},
     429: {"description": "Too many attempts"},
 }
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "A case on this record is open"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such record (or case) of this subject"},
+    409: {"description": "A case on this record is open"},
+}
+NO_FILE: dict[int | str, dict[str, Any]] = {404: {"description": "The registry holds no file"}}
 
 router = APIRouter(prefix="/v1/me", tags=["subject"])
 
@@ -85,14 +89,14 @@ def open_session(body: SessionRequest, reg: RegistryDep, request: Request) -> di
     return subject_access.open_session(reg, body.subject_id, body.code, _client(request))
 
 
-@router.get("/file", response_model=OwnFile)
+@router.get("/file", response_model=OwnFile, responses=NO_FILE)
 def my_file(reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None) -> dict[str, Any]:
     """Everything about you: records, restrictions explained, notices, cases, scores, who
     screened you, and the audit entries about you."""
     return subject_access.own_file(reg, me, subject_id)
 
 
-@router.get("/export", response_model=OwnFile)
+@router.get("/export", response_model=OwnFile, responses=NO_FILE)
 def export(reg: RegistryDep, me: SessionDep, subject_id: OnBehalf = None) -> Response:
     """The same file as a JSON download."""
     d = subject_access.own_file(reg, me, subject_id, export=True)

@@ -9,19 +9,25 @@ or a multipart form with a ``file`` field.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from socialcredit.accounts import Clerk, RoleRefused
+from socialcredit.accounts import Clerk, Role, RoleRefused, User, require_role
 from socialcredit.errors import InvalidInput
 from socialcredit.registry import batches
+from socialcredit.registry.schemas import BatchDetailOut, BatchOut, BatchReport
 from socialcredit.runtime.deps import RegistryDep
 
+# A staff user's API token: the scheme web/openapi.py declares (accounts' STAFF_TOKEN).
+STAFF: dict[str, Any] = {"security": [{"staffToken": []}]}
 router = APIRouter(prefix="/v1", tags=["authorities"])
+Format = Literal["jsonl", "csv", "parquet"]
+# Reading the history: the clerk (their authority's batches) or an operator (every batch).
+Reader = Annotated[User, Depends(require_role(Role.CLERK, Role.OPERATOR))]
 
 _TYPES = {
     "application/x-ndjson": "jsonl",
@@ -31,6 +37,11 @@ _TYPES = {
     "application/vnd.apache.parquet": "parquet",
     "application/octet-stream": None,
 }
+
+
+def _scope(user: User) -> str | None:
+    """The authority whose batches ``user`` reads; ``None`` (all) for an operator."""
+    return None if user.role is Role.OPERATOR else _authority(user)
 
 
 def _authority(user: Any) -> str:
@@ -55,12 +66,42 @@ async def _upload(request: Request, fmt: str | None, filename: str | None) -> tu
     return await request.body(), name
 
 
-@router.post("/batches", status_code=201)
+@router.post(
+    "/batches",
+    status_code=201,
+    response_model=BatchReport,
+    responses={
+        200: {"description": "Already ingested: nothing changed", "model": BatchReport},
+        403: {"description": "A line names another authority: nothing was written"},
+        400: {"description": "A multipart body that cannot be parsed"},
+    },
+    openapi_extra={
+        **STAFF,
+        "requestBody": {
+            "required": True,
+            "description": "The file itself (or a multipart form with a `file` field)",
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
+        },
+    },
+)
 async def submit(
     request: Request,
     reg: RegistryDep,
     user: Clerk,
-    fmt: Annotated[str | None, Query(alias="format", description="jsonl, csv or parquet")] = None,
+    fmt: Annotated[Format | None, Query(alias="format", description="the file's format")] = None,
     filename: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:
     """Ingest one batch for the clerk's authority: per-line errors as the CLI gives them;
@@ -75,22 +116,31 @@ async def submit(
     return JSONResponse(body, status_code=200 if report.already_ingested else 201)
 
 
-@router.get("/batches")
+@router.get("/batches", response_model=list[BatchOut], openapi_extra=STAFF)
 def history(
-    reg: RegistryDep, user: Clerk, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    reg: RegistryDep, user: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
-    """The clerk's authority's batches, newest first."""
-    return batches.list_batches(reg, authority=_authority(user), limit=limit)
+    """The clerk's authority's batches, newest first (an operator's: every batch)."""
+    return batches.list_batches(reg, authority=_scope(user), limit=limit)
 
 
-@router.get("/batches/{batch_id}")
-def batch(batch_id: int, reg: RegistryDep, user: Clerk) -> dict[str, Any]:
-    return batches.get_batch(reg, batch_id, authority=_authority(user))
+@router.get(
+    "/batches/{batch_id}",
+    response_model=BatchDetailOut,
+    responses={404: {"description": "No such batch, or another authority's"}},
+    openapi_extra=STAFF,
+)
+def batch(
+    batch_id: Annotated[int, Path(ge=1, le=2**31 - 1)], reg: RegistryDep, user: Reader
+) -> dict[str, Any]:
+    """One batch with its per-line problems as kept (the first 10,000 of each kind and how
+    many there were), after a restart and from any worker alike."""
+    return batches.get_batch(reg, batch_id, authority=_scope(user))
 
 
 class EventIn(BaseModel):
     case_number: str = Field(min_length=1, max_length=128)
-    event: str = Field(description="fulfilled, withdrawn or corrected")
+    event: Literal["fulfilled", "withdrawn", "corrected"]
     event_date: dt.date
     reason: str | None = Field(default=None, description="withdrawn: docs/ingest-format.md")
     correction: dict[str, str] | None = Field(
@@ -98,7 +148,13 @@ class EventIn(BaseModel):
     )
 
 
-@router.post("/records/events", status_code=201)
+@router.post(
+    "/records/events",
+    status_code=201,
+    response_model=BatchReport,
+    responses={404: {"description": "A correction of a record that does not exist"}},
+    openapi_extra=STAFF,
+)
 def record_event(body: EventIn, reg: RegistryDep, user: Clerk) -> dict[str, Any]:
     """Fulfilment, withdrawal or correction of one of the authority's records."""
     report = batches.record_event(

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,13 @@ import pyarrow.compute as pc
 from sqlalchemy import func, or_, select
 
 from socialcredit.errors import Forbidden, InvalidInput, NotFound, Problem
-from socialcredit.registry.ingest import IngestReport, detect_format, ingest_bytes, read_records
+from socialcredit.registry.ingest import (
+    IngestReport,
+    detect_format,
+    ingest_bytes,
+    problems,
+    read_records,
+)
 from socialcredit.runtime.registry import Registry
 from socialcredit.store import tables as t
 
@@ -175,7 +178,8 @@ def list_batches(reg: Registry, *, authority: str | None, limit: int = 100) -> l
 
 
 def get_batch(reg: Registry, batch_id: int, *, authority: str | None) -> dict[str, Any]:
-    """One batch (404 also when it is another authority's: its existence is not told)."""
+    """One batch with its kept per-line problems (404 also when it is another authority's:
+    its existence is not told). ``authority=None``: any batch (operators, the CLI)."""
     q = _scoped(select(t.batches).where(t.batches.c.id == batch_id), authority)
     with reg.engine.connect() as conn:
         row = conn.execute(q).first()
@@ -188,73 +192,9 @@ def get_batch(reg: Registry, batch_id: int, *, authority: str | None) -> dict[st
         d["events"] = conn.execute(
             select(func.count()).where(t.record_events.c.batch_id == batch_id)
         ).scalar_one()
+        # A batch the authority did not file over HTTP (seen through its records) may hold
+        # other authorities' lines: their problems are not the clerk's to read.
+        own = authority is None or row.source_name.startswith(f"{authority}/")
+        kept = problems.read(conn, batch_id) if own else problems.Kept(None, None, [], [])
+        d["problems"] = kept.to_dict()
     return d
-
-
-# --- uploads from the page: run in a thread, watched by polling ------------------------------
-
-
-@dataclass
-class Job:
-    """An upload being ingested: what a clerk's page shows while it runs and after."""
-
-    id: str
-    user_id: int
-    authority: str
-    filename: str
-    total: int | None = None
-    done: int = 0
-    state: str = "running"  # running | done | refused | failed
-    report: dict[str, Any] | None = None
-    error: str | None = None
-    started: float = field(default=0.0)
-
-
-_JOBS: dict[str, Job] = {}
-_LOCK = threading.Lock()
-MAX_JOBS = 200
-
-
-def start_job(reg: Registry, *, user_id: int, authority: str, data: bytes, filename: str) -> Job:
-    """Start ingesting an upload in a thread; the page polls :func:`get_job`."""
-    job = Job(uuid.uuid4().hex, user_id, authority, filename)
-    with _LOCK:
-        if len(_JOBS) >= MAX_JOBS:
-            for k in [k for k, j in _JOBS.items() if j.state != "running"][: MAX_JOBS // 2]:
-                del _JOBS[k]
-        _JOBS[job.id] = job
-
-    def progress(done: int) -> None:
-        job.done = done
-
-    def run() -> None:
-        try:
-            kind = detect_format(Path(filename), None)
-            job.total = check_scope(data, kind, authority)
-            job.report = report_dict(
-                submit(reg, authority=authority, data=data, filename=filename, progress=progress)
-            )
-            job.done = job.total or 0
-            job.state = "done"
-        except Forbidden as e:
-            job.state, job.error = "refused", e.message
-        except InvalidInput as e:
-            job.state, job.error = "failed", e.message
-            job.report = {
-                "rejected": [
-                    {"line": p.line, "field": p.field, "value": p.value, "reason": p.reason}
-                    for p in e.problems
-                ]
-            }
-        except Exception as e:  # shown to the clerk; the server log has the trace
-            job.state, job.error = "failed", str(e)
-
-    threading.Thread(target=run, name=f"upload-{job.id[:8]}", daemon=True).start()
-    return job
-
-
-def get_job(job_id: str, user_id: int) -> Job:
-    job = _JOBS.get(job_id)
-    if job is None or job.user_id != user_id:
-        raise NotFound("no such upload")
-    return job

@@ -8,14 +8,14 @@ clerk's authority.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from socialcredit.accounts import Clerk, RoleRefused
 from socialcredit.errors import InvalidInput, RegistryError
-from socialcredit.registry import batches
+from socialcredit.registry import batches, uploads
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.web.pages import page_router, redirect, render
 
@@ -65,23 +65,43 @@ async def upload(request: Request, reg: RegistryDep, user: Clerk) -> Response:
     if f is None or isinstance(f, str) or not f.filename:
         return _home(request, reg, user, upload_error="nofile", status_code=422)
     data = await f.read()
-    job = batches.start_job(
-        reg, user_id=user.id, authority=authority, data=data, filename=f.filename
-    )
-    return redirect(f"/clerk/uploads/{job.id}")
+    uid = uploads.start(reg, user_id=user.id, authority=authority, data=data, filename=f.filename)
+    return redirect(f"/clerk/uploads/{uid}")
 
 
-@router.get("/clerk/uploads/{job_id}")
-def upload_status(job_id: str, request: Request, reg: RegistryDep, user: Clerk) -> HTMLResponse:
-    _authority(user)
-    job = batches.get_job(job_id, user.id)
-    return render(request, "registry/upload.html", {"job": job})
+@router.get("/clerk/uploads/{upload_id}")
+def upload_status(upload_id: str, request: Request, reg: RegistryDep, user: Clerk) -> HTMLResponse:
+    """An upload's progress; when done, its batch and the first page of its problems."""
+    authority = _authority(user)
+    job = uploads.get(reg, upload_id, user_id=user.id)
+    b = None
+    if job.state == "done" and job.batch_id is not None:
+        b = batches.get_batch(reg, job.batch_id, authority=authority)
+    return render(request, "registry/upload.html", {"job": job, "batch": b, "per_page": PER_PAGE})
+
+
+PER_PAGE = 500  # problems shown a page; all kept ones are in the API's and the CLI's answer
 
 
 @router.get("/clerk/batches/{batch_id}")
-def batch_page(batch_id: int, request: Request, reg: RegistryDep, user: Clerk) -> HTMLResponse:
+def batch_page(
+    batch_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    reg: RegistryDep,
+    user: Clerk,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
     b = batches.get_batch(reg, batch_id, authority=_authority(user))
-    return render(request, "registry/batch.html", {"batch": b})
+    rejected = b["problems"]["rejected"]
+    pages = max(1, -(-len(rejected) // PER_PAGE))
+    page = min(max(page, 1), pages)
+    ctx = {
+        "batch": b,
+        "shown": rejected[(page - 1) * PER_PAGE : page * PER_PAGE],
+        "page": page,
+        "pages": pages,
+    }
+    return render(request, "registry/batch.html", ctx)
 
 
 @router.post("/clerk/events")

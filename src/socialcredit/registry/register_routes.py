@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from socialcredit.registry import public_register as pr
+from socialcredit.registry.schemas import RegisterOut
 from socialcredit.runtime.deps import RegistryDep
 from socialcredit.runtime.registry import Registry
 from socialcredit.web.pages import page_router, render
@@ -28,7 +29,14 @@ def _search(reg: Registry, request: Request, q: str) -> dict[str, Any]:
     return pr.search(reg, q)
 
 
-@router.get("/v1/register")
+@router.get(
+    "/v1/register",
+    response_model=RegisterOut,
+    responses={
+        404: {"description": "The register is not published on this server"},
+        429: {"description": "Too many searches from this address: retry after `Retry-After`"},
+    },
+)
 def register_json(request: Request, reg: RegistryDep, q: QueryParam = "") -> Response:
     """Listings in force for one whole name or one whole ID (ID masked); same shape always."""
     try:

@@ -17,13 +17,23 @@
 
 Both endpoints of a benchmark run on the same configuration: this is the server, not a
 special case for one route.
+
+- ``serve --workers N`` gives the workers one directory for their metric files
+  (:func:`metrics_dir`): ``/metrics`` then answers for the whole server, whichever worker
+  the scrape reaches (``web/metrics.py``).
 """
 
 from __future__ import annotations
 
 import gc
 import importlib.util
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 Loop = Literal["auto", "uvloop", "asyncio"]
@@ -69,3 +79,28 @@ def freeze_heap() -> None:
     collected as before."""
     gc.collect()
     gc.freeze()
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def metrics_dir() -> Iterator[Path]:
+    """The directory of one run's worker metric files, in ``PROMETHEUS_MULTIPROC_DIR`` for
+    the workers to inherit: the operator's (emptied first: files of an earlier run would be
+    summed with this one's) or a new temporary one, removed when the run ends."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            old.unlink()
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="socialcredit-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)

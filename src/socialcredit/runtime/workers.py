@@ -50,4 +50,7 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> 
     """Run ``workers`` processes of :data:`WORKER_APP` on ``host:port`` until stopped."""
     import uvicorn
 
-    uvicorn.run(WORKER_APP, factory=True, host=host, port=port, workers=workers, **options)
+    from socialcredit.runtime.server import metrics_dir
+
+    with metrics_dir():  # one /metrics for all the workers (web/metrics.py)
+        uvicorn.run(WORKER_APP, factory=True, host=host, port=port, workers=workers, **options)

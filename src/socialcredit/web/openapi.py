@@ -1,9 +1,10 @@
-"""The API's documentation: one error body documented on every operation, and the docs page.
+"""The API's documentation: one error body, the statuses each operation can answer, the page.
 
-Error responses are not spelled out route by route. The app answers every error in one shape
-(:class:`ErrorBody`, mapped in ``web/app.py``), so :func:`install` documents every status the
-error handlers can make on every operation, with that body. A route may describe a status in
-its own words in its decorator (description only); the body is filled in here.
+The app answers every error in one shape (:class:`ErrorBody`, mapped in ``web/app.py``).
+:func:`error_responses` documents on each operation the statuses its declaration implies
+(security: 401/403; parameters or a body: 422; a path parameter: 404; always 500), and a
+route adds what else it can answer in its decorator's ``responses=`` (a 409, a 429, a 503,
+description only); every error status gets the one body here.
 
 The docs page is Swagger UI 5 from the installed ``swagger-ui-bundle-v2`` (it reads OpenAPI 3.1;
 the 1.x bundle's 4.15 could not). The page has no inline script or style: its initialiser is
@@ -57,12 +58,25 @@ ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
 def error_responses(op: dict[str, Any]) -> dict[int, str]:
-    """The error statuses an operation documents: every one the error handlers can make.
-    (Judging them per operation from its security and parameters was tried and left out:
-    a 409 from a missing calendar year or a 503 from the log writer can come from routes
-    that declare nothing about them, and the fuzz stage holds the API to what it documents.)
-    A route's own ``responses=`` descriptions are kept."""
-    return dict(DESCRIPTIONS)
+    """The error statuses an operation can answer, judged from what it declares: every
+    operation may fail (500); one with parameters or a body may be given invalid ones (422);
+    one with a body, one that cannot be parsed at all (400); one with a security requirement
+    may be refused a credential (401) or a scope (403); one with a path parameter may name
+    nothing (404). Anything else a route can answer (a 409
+    conflict, a 429 rate limit, a 503 from the log writer, a 404 from its body) it says in its
+    own ``responses=``, which are kept; the fuzz stage (tests/e2e/test_api_fuzz.py) holds
+    every route to what it documents."""
+    codes = {500}
+    params = op.get("parameters", [])
+    if params or "requestBody" in op:
+        codes.add(422)
+    if "requestBody" in op:  # a body of another type than declared that cannot be parsed
+        codes.add(400)
+    if op.get("security"):
+        codes |= {401, 403}
+    if any(p.get("in") == "path" for p in params):
+        codes.add(404)
+    return {c: DESCRIPTIONS[c] for c in sorted(codes)}
 
 
 STAFF_SCHEME = {

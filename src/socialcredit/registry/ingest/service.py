@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select
 from socialcredit.domain.rules import RulePack
 from socialcredit.errors import BatchRejected, InvalidInput, Problem
 from socialcredit.registry.ingest import columns, leafcols
+from socialcredit.registry.ingest import problems as kept
 from socialcredit.registry.ingest.fields import FIELDS, Parsed, Progress
 from socialcredit.registry.ingest.logged import (
     BatchLeaves,
@@ -170,6 +171,10 @@ def _ingest(
                     leaves.add_records(p.new_ids, leafcols.record_hashes(v, p, 0, n, batch_id))
         if conn is not None:
             leaves.append(conn, _batch_row(conn, batch_id))
+        warnings = _by_line(v.chk.warnings)
+        sql = _log_connection(uow)
+        if sql is not None:  # the clerk reads them later, on any worker (``problems.py``)
+            kept.keep(sql, batch_id, problems, warnings)
         say("committing")
         uow.commit()
     return IngestReport(
@@ -180,7 +185,7 @@ def _ingest(
         accepted,
         p.duplicates,
         problems,
-        warnings=_by_line(v.chk.warnings),
+        warnings=warnings,
     )
 
 

@@ -19,6 +19,12 @@ document.addEventListener("DOMContentLoaded", function () {
       var key = el.getAttribute("data-figure");
       if (key in f) { el.textContent = show(f[key]); }
     });
+    root.querySelectorAll("[data-reason]").forEach(function (el) {
+      var key = el.getAttribute("data-reason");
+      if (f.removals_by_reason && key in f.removals_by_reason) {
+        el.textContent = show(f.removals_by_reason[key]);
+      }
+    });
     document.getElementById("as-of").textContent = f.as_of;
     var body = document.getElementById("per-minute");
     body.textContent = "";
