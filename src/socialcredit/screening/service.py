@@ -45,8 +45,9 @@ from socialcredit.screening import (
     subject_ref,
 )
 from socialcredit.screening.benefits import benefit_entry, benefit_schema
+from socialcredit.screening.bulk import BulkAssessor, collector_paused
 from socialcredit.screening.ids import FastId, fast_id
-from socialcredit.screening.names import NameTable, name_hash
+from socialcredit.screening.names import NameTable
 from socialcredit.screening.parties import KeyInfo, load_keys
 from socialcredit.screening.stored_ids import parse_stored
 
@@ -106,6 +107,7 @@ class Screener:
     _conditions: dict[str, str] = field(default_factory=dict)
     _lists: dict[str, str] = field(default_factory=dict)
     _allowed: dict[tuple[str, dt.date], Answer] = field(default_factory=dict)
+    last_delta: tuple[int, int] = (0, 0)  # subjects redone, engine runs (distinct shapes)
 
     def __post_init__(self) -> None:
         self._conditions = _conditions(self.pack)
@@ -127,7 +129,7 @@ class Screener:
         """Assess every subject with records on ``on`` (default today) and compile."""
         t = time.perf_counter()
         day = on or reg.today()
-        with reg.read_engine.connect() as conn:
+        with collector_paused(), reg.read_engine.connect() as conn:
             feed = Feed.current(conn)  # marks first: what commits meanwhile is replayed later
             events = events_by_subject(conn)
             names = NameTable.build(
@@ -213,6 +215,10 @@ class Screener:
 
     def refresh(self, reg: Registry, force_keys: bool = False) -> int:
         """Apply what changed since the last call; returns the number of subjects redone."""
+        with collector_paused():
+            return self._refresh(reg, force_keys)
+
+    def _refresh(self, reg: Registry, force_keys: bool) -> int:
         with reg.read_engine.connect() as conn:
             if force_keys or time.monotonic() - self.keys_loaded >= KEYS_RELOAD_S:
                 self.keys = load_keys(conn)
@@ -221,11 +227,14 @@ class Screener:
             fresh = self.feed.new_subjects(conn)
             if changed:
                 events = events_by_subject(conn, changed)
-                fresh += subject_names(conn, changed)
-        news = [(id_key(i, _stored_kind(k)), n) for i, k, n in fresh]
-        news = [(k, n) for k, n in news if self.names.hash_of(k) != name_hash(n)]
+                # Subject rows are written once: those new_subjects read need no second read.
+                fresh += subject_names(conn, changed.difference(i for i, _, _ in fresh))
+        # A subject can come by both reads: the last of each (key, name) is enough (the
+        # latest name per key wins either way), then one vectorised pass over the table.
+        pairs = dict.fromkeys((id_key(i, _stored_kind(k)), n) for i, k, n in reversed(fresh))
+        news = self.names.renamed(list(pairs)[::-1])
         if news:
-            self.names = self.names.with_names(news)
+            self.names = self.names.with_hashes(news)
         if not changed:
             return 0
         self.apply(reg, changed, events)
@@ -235,7 +244,7 @@ class Screener:
         self, reg: Registry, subjects: Iterable[str], events: Mapping[str, list[RecordEvent]]
     ) -> None:
         """Re-assess ``subjects`` today and swap their entries in (or out)."""
-        day = reg.today()
+        bulk = BulkAssessor(reg.pack, reg.calendar, reg.today(), self.schema, self.bschema)
         deny_up, ben_up, removals = [], [], []
         for raw in subjects:
             try:
@@ -243,9 +252,7 @@ class Screener:
             except InvalidInput:
                 log.warning("change feed names %r, not a valid subject id; skipped", raw)
                 continue
-            a = assess(sid, events.get(sid.value, []), reg.pack, day, reg.calendar)
-            d = entry_for(a, self.schema, sid)
-            b = benefit_entry(a, self.bschema, sid)
+            d, b = bulk.entries(sid, events.get(sid.value, []))
             removals.append(subject_ref(sid))
             if d is not None:
                 deny_up.append(d)
@@ -255,6 +262,9 @@ class Screener:
         # removals first, so an upsert wins and a subject with nothing left goes away.
         self.deny.apply(deny_up, removals)
         self.benefits.apply(ben_up, removals)
+        self.last_delta = (bulk.hits + bulk.misses, bulk.misses)
+        if bulk.misses > 100:
+            log.info("delta of %d subjects: %d shapes assessed", *self.last_delta)
 
     # --- answering ------------------------------------------------------------------------
 
@@ -345,6 +355,7 @@ def compile_entries(
     reg: Registry, events: Mapping[str, list[RecordEvent]], day: dt.date
 ) -> tuple[list[SubjectEntry], list[SubjectEntry]]:
     schema, bschema = Schema.from_pack(reg.pack), benefit_schema(reg.pack)
+    bulk = BulkAssessor(reg.pack, reg.calendar, day, schema, bschema)
     deny: list[SubjectEntry] = []
     ben: list[SubjectEntry] = []
     for raw, evs in events.items():
@@ -353,11 +364,9 @@ def compile_entries(
         except InvalidInput:
             log.warning("store holds records for %r, not a valid subject id; skipped", raw)
             continue
-        a = assess(sid, evs, reg.pack, day, reg.calendar)
-        d = entry_for(a, schema, sid)
+        d, b = bulk.entries(sid, evs)
         if d is not None:
             deny.append(d)
-        b = benefit_entry(a, bschema, sid)
         if b is not None:
             ben.append(b)
     return deny, ben

@@ -1,0 +1,205 @@
+"""Assessing many subjects at once: the engine runs once per *shape* of history, not per subject.
+
+A subject's index entries (its deny profile and its benefit profile) depend only on what the
+restriction engine reads from its history, and a 100,000-line batch holds a handful of
+distinct histories under 100,000 IDs, names and case numbers. :func:`shape_of` is a canonical
+key made of *everything* :func:`~socialcredit.domain.restrictions.assess` (with ``replay``,
+``_listing``, ``_repeat_offence``), ``profile_of`` and ``benefit_profile`` can read:
+
+- the subject's kind (which categories apply to it);
+- every event dated on or before the day, in the order ``replay`` folds them (sorted by event
+  date then acceptance order, the same stable sort), each with its type, its date and, when it
+  carries record data (a listing, a correction), that data: category, decision date,
+  extension years, whether the subject was a minor on the decision date, and who the record
+  is about and whom it binds;
+- record references replaced by their rank among the references in this history (``replay``
+  groups events by reference and sorts records by (decision date, reference), and the rail
+  repeat-offence rule orders them the same way: ranks preserve every equality and order);
+- subject IDs in record data replaced by 0 for the subject itself and 1, 2, ... for the other
+  IDs in order of first appearance (the engine only compares them: own record, legal
+  representative bound, the same subject's rail records).
+
+What the engine never reads into an entry (names, legal basis, amounts, evidence, withdrawal
+reasons, the ID's digits beyond its birth date) is left out, so subjects that differ only
+there share a key. Two histories with the same key are the same history up to a renaming that
+preserves every comparison the engine makes, hence get the same profiles; the property tests
+in ``tests/unit/test_screening_bulk.py`` hold the memoised entries equal to the direct ones.
+
+A :class:`BulkAssessor` is good for one rule pack, one calendar and one day: make a new one
+for each delta (``Screener.apply``) or build (``compile_entries``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import threading
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from socialcredit.domain.calendar import WorkCalendar
+from socialcredit.domain.identity import SubjectId, SubjectKind
+from socialcredit.domain.records import Record, RecordEvent
+from socialcredit.domain.restrictions import assess
+from socialcredit.domain.rules import RulePack
+from socialcredit.screening.benefits import benefit_profile
+from socialcredit.screening.compile import profile_of
+from socialcredit.screening.index import SubjectEntry
+from socialcredit.screening.profiles import Profile, Schema
+
+Shape = tuple[Hashable, ...]
+_paused = 0
+_paused_lock = threading.Lock()
+MEMO_MAX = 1 << 16  # distinct shapes kept; past that, new shapes are assessed directly
+
+
+def _order(e: RecordEvent) -> tuple[dt.date, int]:
+    return e.event_date, e.seq
+
+
+def shape_of(subject: SubjectId, events: Sequence[RecordEvent], on: dt.date) -> Shape:
+    """The canonical key of ``subject``'s history as the engine sees it on ``on``."""
+    if len(events) == 1:
+        return _shape_of_one(subject, events[0], on)
+    return _shape_of_many(subject, events, on)
+
+
+def _shape_of_many(subject: SubjectId, events: Sequence[RecordEvent], on: dt.date) -> Shape:
+    # replay's order (the same stable sort of the same list), less what it ignores
+    evs = [e for e in sorted(events, key=_order) if e.event_date <= on]
+    # References as (authority, case number): RecordRef's own equality and order.
+    rows = [(e, (e.ref.authority, e.ref.case_number), _ref_of(e.record)) for e in evs]
+    refs = {r for _, r, _ in rows} | {r for _, _, r in rows if r is not None}
+    rank = {r: i for i, r in enumerate(sorted(refs))} if len(refs) > 1 else dict.fromkeys(refs, 0)
+    who: dict[str | None, int] = {subject.value: 0}
+    out: list[Hashable] = [subject.kind.value]
+    for e, ref, rref in rows:
+        rec = e.record
+        if rec is None or rref is None:
+            out.append((rank[ref], e.type, e.event_date))
+            continue
+        d = rec.decision_date
+        out.append(
+            (
+                rank[ref],
+                e.type,
+                e.event_date,
+                rank[rref],
+                rec.category,
+                who.setdefault(rec.subject_id, len(who)),
+                who.setdefault(rec.legal_representative_id, len(who)),
+                d,
+                rec.extension_years,
+                subject.is_minor_on(d),
+            )
+        )
+    return tuple(out)
+
+
+def _shape_of_one(subject: SubjectId, e: RecordEvent, on: dt.date) -> Shape:
+    """:func:`shape_of` for a history of one event (most of a large batch), the same key."""
+    if e.event_date > on:
+        return (subject.kind.value,)
+    rec = e.record
+    if rec is None:
+        return (subject.kind.value, (0, e.type, e.event_date))
+    ref, rref = (e.ref.authority, e.ref.case_number), (rec.authority, rec.case_number)
+    sid, rid, lr = subject.value, rec.subject_id, rec.legal_representative_id
+    subj = 0 if rid == sid else 1
+    rep = 0 if lr == sid else subj + 1 if lr != rid else subj
+    d = rec.decision_date
+    return (
+        subject.kind.value,
+        (
+            0 if ref <= rref else 1,
+            e.type,
+            e.event_date,
+            0 if rref <= ref else 1,
+            rec.category,
+            subj,
+            rep,
+            d,
+            rec.extension_years,
+            subject.is_minor_on(d),
+        ),
+    )
+
+
+def _ref_of(rec: Record | None) -> tuple[str, str] | None:
+    return None if rec is None else (rec.authority, rec.case_number)
+
+
+@dataclass
+class BulkAssessor:
+    """Index entries for many subjects on one day, the engine run once per distinct shape."""
+
+    pack: RulePack
+    calendar: WorkCalendar
+    on: dt.date
+    schema: Schema
+    bschema: Schema
+    memo: dict[Shape, tuple[Profile, Profile]] = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+
+    def profiles(
+        self, subject: SubjectId, events: Sequence[RecordEvent]
+    ) -> tuple[Profile, Profile]:
+        """(deny profile, benefit profile) of ``subject``; either may be empty."""
+        key = shape_of(subject, events, self.on)
+        got = self.memo.get(key)
+        if got is not None:
+            self.hits += 1
+            return got
+        self.misses += 1
+        a = assess(subject, events, self.pack, self.on, self.calendar)
+        got = (profile_of(a, self.schema), benefit_profile(a, self.bschema))
+        if len(self.memo) < MEMO_MAX:
+            self.memo[key] = got
+        return got
+
+    def entries(
+        self, subject: SubjectId, events: Sequence[RecordEvent]
+    ) -> tuple[SubjectEntry | None, SubjectEntry | None]:
+        """What ``entry_for`` and ``benefit_entry`` give for ``subject``'s assessment."""
+        deny, ben = self.profiles(subject, events)
+        if not deny and not ben:
+            return None, None
+        key = subject.key
+        code = subject.value if subject.kind is SubjectKind.ENTERPRISE else None
+        return (
+            SubjectEntry(key, code, deny) if deny else None,
+            SubjectEntry(key, code, ben) if ben else None,
+        )
+
+    @property
+    def hit_share(self) -> float:
+        done = self.hits + self.misses
+        return self.hits / done if done else 0.0
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a bulk read and assessment runs.
+
+    A 100,000-subject delta allocates a few million small objects (rows, events, keys,
+    entries), almost none of them in cycles, and each allocation burst sets off collections
+    that walk them all again: a third of the delta's time. Reference counting still frees
+    them; cycles made meanwhile are collected once the outermost pause ends. Nested and
+    concurrent pauses (the watcher thread, a build) count, so the last one re-enables.
+    """
+    global _paused
+    with _paused_lock:
+        ours = _paused > 0 or gc.isenabled()  # else disabled by the embedding process: leave it
+        if ours:
+            _paused += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if ours:
+            with _paused_lock:
+                _paused -= 1
+                if _paused == 0:
+                    gc.enable()
