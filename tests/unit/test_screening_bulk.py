@@ -29,16 +29,20 @@ from socialcredit.domain.identity import (
 )
 from socialcredit.domain.records import EventType, Record, RecordEvent
 from socialcredit.domain.restrictions import assess
+from socialcredit.errors import InvalidInput
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.screening import Schema, entry_for
 from socialcredit.screening.benefits import benefit_entry, benefit_schema
 from socialcredit.screening.bulk import (
+    PARSE_BULK_MIN,
     BulkAssessor,
     _shape_of_many,
     _shape_of_one,
     collector_paused,
+    parse_many,
     shape_of,
 )
+from socialcredit.screening.stored_ids import parse_stored
 from socialcredit.store.calendar_source import packaged_calendar
 
 D = dt.date
@@ -192,7 +196,9 @@ def bound(**kw: object) -> Record:
 
 
 def history(
-    first: Record | None = None, second: Record | None = None, later: EventType = EventType.FULFILLED
+    first: Record | None = None,
+    second: Record | None = None,
+    later: EventType = EventType.FULFILLED,
 ) -> list[RecordEvent]:
     a, b = first or own(), second or bound()
     return [
@@ -275,3 +281,46 @@ def test_the_collector_pause_nests_and_restores() -> None:
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+# --- stored IDs parsed as arrays ---------------------------------------------------------
+
+
+@st.composite
+def stored_ids(draw: st.DrawFn) -> str:
+    """IDs as the store may hold them, and near misses of every check parse_stored makes."""
+    y = draw(st.sampled_from([1800, 1879, 1880, 1900, 1999, 2000, 2004, 2023, 9999]))
+    m, d = draw(st.integers(0, 13)), draw(st.sampled_from([0, 1, 28, 29, 30, 31, 32]))
+    first = f"{draw(st.sampled_from(['110105', '360426', '999999']))}{y:04d}{m:02d}{d:02d}"
+    first += f"{draw(st.integers(0, 999)):03d}"
+    good = first + ric_check_char(first)
+    return draw(
+        st.sampled_from(
+            [
+                good,
+                first + draw(st.sampled_from("0123456789Xx")),  # any check character
+                good[:-1] + "\uff10",  # a full-width digit
+                "\uff11" + good[1:],
+                good[:15],  # a first-generation number
+                good + "1",
+                firm(draw(st.integers(0, 9))).value,
+                draw(st.text(max_size=20)),
+            ]
+        )
+    )
+
+
+def parsed_one_by_one(raw: str) -> SubjectId | None:
+    try:
+        return parse_stored(raw)
+    except InvalidInput:
+        return None
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(stored_ids(), min_size=PARSE_BULK_MIN, max_size=PARSE_BULK_MIN + 50))
+def test_ids_parsed_as_arrays_as_one_by_one(raws: list[str]) -> None:
+    got = parse_many(raws)
+    want = [parsed_one_by_one(r) for r in raws]
+    assert got == want
+    assert [g.kind for g in got if g] == [w.kind for w in want if w]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from socialcredit.domain.identity import SubjectId, SubjectKind, id_key, parse_subject_id
+from socialcredit.domain.identity import SubjectKind, id_key, parse_subject_id
 from socialcredit.domain.records import RecordEvent
 from socialcredit.domain.restrictions import UNTIL_PAID, UNTIL_REMOVED, Decision, assess
 from socialcredit.domain.rules import Effect, RulePack, TermKind
@@ -45,18 +45,16 @@ from socialcredit.screening import (
     subject_ref,
 )
 from socialcredit.screening.benefits import benefit_entry, benefit_schema
-from socialcredit.screening.bulk import BulkAssessor, collector_paused
+from socialcredit.screening.bulk import BulkAssessor, collector_paused, parse_many
 from socialcredit.screening.ids import FastId, fast_id
 from socialcredit.screening.names import NameTable
 from socialcredit.screening.parties import KeyInfo, load_keys
-from socialcredit.screening.stored_ids import parse_stored
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = 2  # 2: the name table is a retrieval filter plus exact changes
 # Stored IDs are parsed again and again (every delta re-assesses its subjects): trusted,
-# fast (screening/stored_ids.py), the full parse only for what does not fit.
-_parse_stored = parse_stored
+# fast, as arrays (screening/bulk.py, stored_ids.py), the full parse only for what does not fit.
 KEYS_RELOAD_S = 1.0
 
 
@@ -246,10 +244,9 @@ class Screener:
         """Re-assess ``subjects`` today and swap their entries in (or out)."""
         bulk = BulkAssessor(reg.pack, reg.calendar, reg.today(), self.schema, self.bschema)
         deny_up, ben_up, removals = [], [], []
-        for raw in subjects:
-            try:
-                sid = _parse_stored(raw)
-            except InvalidInput:
+        raws = list(subjects)
+        for raw, sid in zip(raws, parse_many(raws), strict=True):
+            if sid is None:
                 log.warning("change feed names %r, not a valid subject id; skipped", raw)
                 continue
             d, b = bulk.entries(sid, events.get(sid.value, []))
@@ -358,10 +355,8 @@ def compile_entries(
     bulk = BulkAssessor(reg.pack, reg.calendar, day, schema, bschema)
     deny: list[SubjectEntry] = []
     ben: list[SubjectEntry] = []
-    for raw, evs in events.items():
-        try:
-            sid: SubjectId = _parse_stored(raw)
-        except InvalidInput:
+    for (raw, evs), sid in zip(events.items(), parse_many(list(events)), strict=True):
+        if sid is None:
             log.warning("store holds records for %r, not a valid subject id; skipped", raw)
             continue
         d, b = bulk.entries(sid, evs)
