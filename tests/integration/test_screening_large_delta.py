@@ -2,8 +2,9 @@
 index the engine gives subject by subject, whether it arrives by refresh or by a build.
 
 One batch of a few hundred lines of a few shapes (so the memo hits and the array paths run):
-persons born on many days, an enterprise binding its legal representative, listings fulfilled or withdrawn later. Every subject's answer in every sector,
-today and on later days, is compared with an index compiled from ``assess`` per subject.
+persons born on many days, an enterprise binding its legal representative, listings fulfilled
+or withdrawn later. Every subject's answer in every sector, today and on later days, is
+compared with an index compiled from ``assess`` per subject.
 """
 
 from __future__ import annotations

@@ -158,8 +158,13 @@ def events_by_subject(
                 if not lst or lst[-1] is not ev:
                     lst.append(ev)
     for lst in out.values():
-        lst.sort(key=lambda e: (e.event_date, e.seq))
+        if len(lst) > 1:  # most subjects of a large delta have one event
+            lst.sort(key=_event_order)
     return out
+
+
+def _event_order(e: RecordEvent) -> tuple[dt.date, int]:
+    return e.event_date, e.seq
 
 
 def all_subject_names(conn: Connection) -> Iterable[tuple[str, str, str]]:

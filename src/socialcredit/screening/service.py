@@ -127,13 +127,15 @@ class Screener:
         """Assess every subject with records on ``on`` (default today) and compile."""
         t = time.perf_counter()
         day = on or reg.today()
-        with collector_paused(), reg.read_engine.connect() as conn:
-            feed = Feed.current(conn)  # marks first: what commits meanwhile is replayed later
-            events = events_by_subject(conn)
-            names = NameTable.build(
-                (id_key(i, _stored_kind(k)), n) for i, k, n in all_subject_names(conn)
-            )
-        deny, ben = compile_entries(reg, events, day)
+        with collector_paused():
+            with reg.read_engine.connect() as conn:
+                feed = Feed.current(conn)  # marks first: what commits meanwhile is replayed
+                events = events_by_subject(conn)
+                names = NameTable.build(
+                    (id_key(i, _stored_kind(k)), n) for i, k, n in all_subject_names(conn)
+                )
+            deny, ben = compile_entries(reg, events, day)
+            del events
         s = cls(
             reg.pack,
             IndexHolder(ScreeningIndex.from_entries(Schema.from_pack(reg.pack), deny)),
