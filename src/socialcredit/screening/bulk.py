@@ -34,8 +34,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import logging
 import threading
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,11 +48,14 @@ from socialcredit.domain.records import Record, RecordEvent
 from socialcredit.domain.restrictions import assess
 from socialcredit.domain.rules import RulePack
 from socialcredit.errors import InvalidInput
-from socialcredit.screening.benefits import benefit_profile
+from socialcredit.runtime.registry import Registry
+from socialcredit.screening.benefits import benefit_profile, benefit_schema
 from socialcredit.screening.compile import profile_of
 from socialcredit.screening.index import SubjectEntry
 from socialcredit.screening.profiles import Profile, Schema
 from socialcredit.screening.stored_ids import parse_stored
+
+log = logging.getLogger(__name__)
 
 Shape = tuple[Hashable, ...]
 _paused = 0
@@ -186,6 +190,26 @@ class BulkAssessor:
     def hit_share(self) -> float:
         done = self.hits + self.misses
         return self.hits / done if done else 0.0
+
+
+def compile_entries(
+    reg: Registry, events: Mapping[str, list[RecordEvent]], day: dt.date
+) -> tuple[list[SubjectEntry], list[SubjectEntry]]:
+    """Every subject's entries on ``day``: the deny and the benefit index's (a build)."""
+    schema, bschema = Schema.from_pack(reg.pack), benefit_schema(reg.pack)
+    bulk = BulkAssessor(reg.pack, reg.calendar, day, schema, bschema)
+    deny: list[SubjectEntry] = []
+    ben: list[SubjectEntry] = []
+    for (raw, evs), sid in zip(events.items(), parse_many(list(events)), strict=True):
+        if sid is None:
+            log.warning("store holds records for %r, not a valid subject id; skipped", raw)
+            continue
+        d, b = bulk.entries(sid, evs)
+        if d is not None:
+            deny.append(d)
+        if b is not None:
+            ben.append(b)
+    return deny, ben
 
 
 @contextlib.contextmanager

@@ -37,7 +37,6 @@ from socialcredit.screening import (
     IndexHolder,
     Schema,
     ScreeningIndex,
-    SubjectEntry,
     Verdict,
     entry_for,
     load_index,
@@ -45,7 +44,7 @@ from socialcredit.screening import (
     subject_ref,
 )
 from socialcredit.screening.benefits import benefit_entry, benefit_schema
-from socialcredit.screening.bulk import BulkAssessor, collector_paused, parse_many
+from socialcredit.screening.bulk import BulkAssessor, collector_paused, compile_entries, parse_many
 from socialcredit.screening.ids import FastId, fast_id
 from socialcredit.screening.names import NameTable
 from socialcredit.screening.parties import KeyInfo, load_keys
@@ -56,6 +55,7 @@ SNAPSHOT_FORMAT = 2  # 2: the name table is a retrieval filter plus exact change
 # Stored IDs are parsed again and again (every delta re-assesses its subjects): trusted,
 # fast, as arrays (screening/bulk.py, stored_ids.py), the full parse only for what does not fit.
 KEYS_RELOAD_S = 1.0
+LOG_DELTA_AT = 10_000  # subjects in one delta: its timings are logged
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,7 @@ class Screener:
             return self._refresh(reg, force_keys)
 
     def _refresh(self, reg: Registry, force_keys: bool) -> int:
+        t0 = time.perf_counter()
         with reg.read_engine.connect() as conn:
             if force_keys or time.monotonic() - self.keys_loaded >= KEYS_RELOAD_S:
                 self.keys = load_keys(conn)
@@ -231,13 +232,22 @@ class Screener:
                 fresh += subject_names(conn, changed.difference(i for i, _, _ in fresh))
         # A subject can come by both reads: the last of each (key, name) is enough (the
         # latest name per key wins either way), then one vectorised pass over the table.
+        t1 = time.perf_counter()
         pairs = dict.fromkeys((id_key(i, _stored_kind(k)), n) for i, k, n in reversed(fresh))
         news = self.names.renamed(list(pairs)[::-1])
         if news:
             self.names = self.names.with_hashes(news)
         if not changed:
             return 0
+        t2 = time.perf_counter()
         self.apply(reg, changed, events)
+        if len(changed) >= LOG_DELTA_AT:
+            t3 = time.perf_counter()
+            log.info(
+                "delta of %d subjects in %.2f s: read %.2f s, names %.2f s, assessed and "
+                "swapped in %.2f s (%d distinct shapes assessed)",
+                len(changed), t3 - t0, t1 - t0, t2 - t1, t3 - t2, self.last_delta[1],
+            )  # fmt: skip
         return len(changed)
 
     def apply(
@@ -262,8 +272,6 @@ class Screener:
         self.deny.apply(deny_up, removals)
         self.benefits.apply(ben_up, removals)
         self.last_delta = (bulk.hits + bulk.misses, bulk.misses)
-        if bulk.misses > 100:
-            log.info("delta of %d subjects: %d shapes assessed", *self.last_delta)
 
     # --- answering ------------------------------------------------------------------------
 
@@ -348,25 +356,6 @@ class Screener:
             "benefit_subjects": self.benefits.current.size + len(self.benefits.current.changes),
             "feed": self.feed.to_dict()["marks"],
         }
-
-
-def compile_entries(
-    reg: Registry, events: Mapping[str, list[RecordEvent]], day: dt.date
-) -> tuple[list[SubjectEntry], list[SubjectEntry]]:
-    schema, bschema = Schema.from_pack(reg.pack), benefit_schema(reg.pack)
-    bulk = BulkAssessor(reg.pack, reg.calendar, day, schema, bschema)
-    deny: list[SubjectEntry] = []
-    ben: list[SubjectEntry] = []
-    for (raw, evs), sid in zip(events.items(), parse_many(list(events)), strict=True):
-        if sid is None:
-            log.warning("store holds records for %r, not a valid subject id; skipped", raw)
-            continue
-        d, b = bulk.entries(sid, evs)
-        if d is not None:
-            deny.append(d)
-        if b is not None:
-            ben.append(b)
-    return deny, ben
 
 
 def check_decision(reg: Registry, raw_id: str, sector: str, day: dt.date) -> Decision:
