@@ -25,8 +25,12 @@ there share a key. Two histories with the same key are the same history up to a 
 preserves every comparison the engine makes, hence get the same profiles; the property tests
 in ``tests/unit/test_screening_bulk.py`` hold the memoised entries equal to the direct ones.
 
+Whoever makes the engine read a new input must add it to the key (and vary it in the test's
+generator, or the test cannot see it missing).
+
 A :class:`BulkAssessor` is good for one rule pack, one calendar and one day: make a new one
-for each delta (``Screener.apply``) or build (``compile_entries``).
+for each delta (``Screener.apply``) or build (:func:`compile_entries`). Also here, for the
+same deltas: :func:`parse_many` (stored IDs checked as arrays) and :func:`collector_paused`.
 """
 
 from __future__ import annotations
