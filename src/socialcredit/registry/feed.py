@@ -11,12 +11,14 @@ a late commit is not missed.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, func, select, text
 
 from socialcredit.domain.records import EventType, RecordEvent
 from socialcredit.store import tables as t
@@ -26,6 +28,7 @@ from socialcredit.store.tables_screening import subject_changes
 HOLE_TTL_S = 30.0  # a hole older than this was a rolled-back transaction
 SUBJECTS_OVERLAP = dt.timedelta(seconds=10)  # writers stamp created_at before they commit
 CHUNK = 500
+BIG_CHUNK = 5000  # subject ids a query when they go in as one parameter
 
 _FEEDS = {
     "records": (
@@ -132,21 +135,10 @@ def events_by_subject(
     set-wise: one pass over everything, or chunks of ``subject_ids``. The integration tests
     hold the two readers equal."""
     rows: dict[tuple[str, int], Any] = {}  # by (type class, seq): a row may match twice
-    r = t.records.c
-    if subject_ids is None:
-        wanted = None
-        chunks: list[Any] = [None]
-    else:
-        wanted = set(subject_ids)
-        ordered = sorted(wanted)
-        chunks = [
-            r.subject_id.in_(ordered[i : i + CHUNK])
-            | r.legal_representative_id.in_(ordered[i : i + CHUNK])
-            for i in range(0, len(ordered), CHUNK)
-        ]
-    for where in chunks:
-        for q in event_queries(where):
-            for row in conn.execute(q):
+    wanted = None if subject_ids is None else set(subject_ids)
+    for queries, params in _chunks(conn, wanted):
+        for q in queries:
+            for row in conn.execute(q, params):
                 m = row._mapping
                 rows[(m["type"] == EventType.LISTED.value and "l" or "e", int(m["seq"]))] = m
     out: dict[str, list[RecordEvent]] = {}
@@ -158,8 +150,43 @@ def events_by_subject(
                 if not lst or lst[-1] is not ev:
                     lst.append(ev)
     for lst in out.values():
-        lst.sort(key=lambda e: (e.event_date, e.seq))
+        if len(lst) > 1:  # most subjects of a large delta have one event
+            lst.sort(key=_event_order)
     return out
+
+
+def _event_order(e: RecordEvent) -> tuple[dt.date, int]:
+    return e.event_date, e.seq
+
+
+def _chunks(conn: Connection, wanted: set[str] | None) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """``event_queries`` for ``wanted`` (all if None), a chunk at a time, with parameters.
+
+    The subject ids go in as ONE parameter a chunk where the database can take a list as one
+    value (a JSON array on SQLite, an array on PostgreSQL), both membership tests still
+    searched by index: rendering a placeholder per id, four times a chunk, cost more than
+    the queries themselves. Elsewhere, an IN list per chunk."""
+    if wanted is None:
+        yield event_queries(), {}
+        return
+    ordered = sorted(wanted)
+    r = t.records.c
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        ids: Any = any_(bindparam("ids", type_=ARRAY(String)))
+        queries = event_queries((r.subject_id == ids) | (r.legal_representative_id == ids))
+    elif dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 38):  # JSON built in
+        each = func.json_each(bindparam("ids", type_=String)).table_valued("value")
+        listed = select(each.c.value).scalar_subquery()
+        queries = event_queries(r.subject_id.in_(listed) | r.legal_representative_id.in_(listed))
+    else:
+        for i in range(0, len(ordered), CHUNK):
+            part = ordered[i : i + CHUNK]
+            yield event_queries(r.subject_id.in_(part) | r.legal_representative_id.in_(part)), {}
+        return
+    for i in range(0, len(ordered), BIG_CHUNK):
+        part = ordered[i : i + BIG_CHUNK]
+        yield queries, {"ids": part if dialect == "postgresql" else json.dumps(part)}
 
 
 def all_subject_names(conn: Connection) -> Iterable[tuple[str, str, str]]:

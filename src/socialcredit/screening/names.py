@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +42,7 @@ Cells = npt.NDArray[np.signedinteger]  # int32 or int64 cell numbers
 # (U+00B7, U+30FB, U+2022, U+2027), hyphens, spaces.
 _DROP = dict.fromkeys(map(ord, " \t\u00b7\u30fb\u2022\u2027\u00a0-.'"), None)
 COMPACT_AT = 100_000
+BULK_MIN = 64  # names checked one by one below this many, as arrays above
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1
 CELLS_PER_KEY = 1.23  # below ~1.22 a random 3-hypergraph stops peeling
@@ -275,10 +276,23 @@ class NameTable:
         return self.hash_of(key) == name_hash(name)
 
     def with_names(self, items: Iterable[tuple[int, str]]) -> NameTable:
+        return self.with_hashes((k, name_hash(n)) for k, n in items)
+
+    def with_hashes(self, items: Iterable[tuple[int, int]]) -> NameTable:
+        """:meth:`with_names` with the names hashed already (:meth:`renamed`)."""
         over = dict(self.overlay)
-        over.update((k, name_hash(n)) for k, n in items)
+        over.update(items)
         table = NameTable(self.base, self.changes, over)
         return table.compacted() if len(over) >= COMPACT_AT else table
+
+    def renamed(self, items: Sequence[tuple[int, str]]) -> list[tuple[int, int]]:
+        """(key, name hash) of the ``items`` whose name is not the one held for their key, in
+        their order: ``hash_of(k) != name_hash(n)`` item by item, the lookups vectorised."""
+        if len(items) < BULK_MIN:
+            return [(k, h) for k, n in items if self.hash_of(k) != (h := name_hash(n))]
+        keys = np.fromiter((k for k, _ in items), dtype=np.uint64, count=len(items))
+        held = self.hashes(keys).tolist()
+        return [(k, h) for (k, n), s in zip(items, held, strict=True) if s != (h := name_hash(n))]
 
     def compacted(self) -> NameTable:
         """The overlay folded into the exact table of changes (the base is static)."""
