@@ -42,6 +42,7 @@ from typing import IO, Any
 from sqlalchemy import Engine
 
 from socialcredit.errors import RegistryError
+from socialcredit.screening.runtime import LogBlock
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class ProcessLogWriter:
         self._sync_timeout = sync_timeout
         self._screenings: deque[Row] = deque()
         self._refusals: deque[Row] = deque()
+        self._blocks: deque[LogBlock] = deque()
         self._send_lock = threading.Lock()  # one sender at a time: frames must not interleave
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,8 +88,15 @@ class ProcessLogWriter:
     def screenings(self, rows: Iterable[Row]) -> None:
         self._screenings.extend(rows)
 
+    def screening_block(self, block: LogBlock) -> None:
+        self._blocks.append(block)
+
     def refusal(self, row: Row) -> None:
         self._refusals.append(row)
+
+    def pending(self) -> int:
+        """Rows queued here and not yet sent to the writer process."""
+        return len(self._screenings) + len(self._refusals) + sum(b.n for b in self._blocks)
 
     # --- the child -------------------------------------------------------------------------
 
@@ -163,17 +172,28 @@ class ProcessLogWriter:
                 if attempt == 2:
                     raise
 
-    def _drain(self) -> tuple[list[Row], list[Row]]:
-        s, r = self._screenings, self._refusals
-        return [s.popleft() for _ in range(len(s))], [r.popleft() for _ in range(len(r))]
+    def _drain(self) -> tuple[list[Row], list[Row], list[LogBlock]]:
+        s, r, b = self._screenings, self._refusals, self._blocks
+        return (
+            [s.popleft() for _ in range(len(s))],
+            [r.popleft() for _ in range(len(r))],
+            [b.popleft() for _ in range(len(b))],
+        )
+
+    @staticmethod
+    def _messages(s: list[Row], r: list[Row], b: list[LogBlock]) -> list[tuple[Any, ...]]:
+        """The ``rows`` message, and a ``block`` message for each block (Arrow buffers)."""
+        msgs: list[tuple[Any, ...]] = [("rows", s, r)] if s or r else []
+        return msgs + [("block", x.n, x.columns) for x in b]
 
     def ship(self) -> int:
         """Send what is queued (without waiting for the commit); the rows sent."""
         with self._send_lock:
-            s, r = self._drain()
-            if s or r:
-                self._send(("rows", s, r))
-            return len(s) + len(r)
+            s, r, b = self._drain()
+            msgs = self._messages(s, r, b)
+            if msgs:
+                self._send(*msgs)
+            return len(s) + len(r) + sum(x.n for x in b)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -197,11 +217,11 @@ class ProcessLogWriter:
         event, box = threading.Event(), list[str]()
         with self._send_lock:
             self._child()  # a dead child is replaced before this call starts waiting
-            s, r = self._drain()
+            s, r, b = self._drain()
             self._token += 1
             token = self._token
             self._replies[token] = (event, box)
-            msgs: list[tuple[Any, ...]] = [("rows", s, r)] if s or r else []
+            msgs = self._messages(s, r, b)
             try:
                 self._send(*msgs, ("sync", token))
             except Exception:
@@ -214,7 +234,7 @@ class ProcessLogWriter:
             self._replies.pop(token, None)
         if box and box[0]:
             raise LogWriterFailed(f"the screening log could not be written: {box[0]}")
-        return len(s) + len(r)
+        return len(s) + len(r) + sum(x.n for x in b)
 
     def close(self) -> None:
         self._stop.set()
@@ -346,6 +366,8 @@ def child_main() -> int:
                 sink.screening(row)
             for row in msg[2]:
                 sink.refusal(row)
+        elif msg[0] == "block":
+            sink.screening_block(LogBlock(msg[1], msg[2]))
         elif msg[0] == "sync":
             err = write()
             failing = bool(err)
