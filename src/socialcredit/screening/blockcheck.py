@@ -92,7 +92,7 @@ class BlockScreening:
         self.make_row: MakeRow = lambda d, n: make_row(d, sector, n)
         self.fmt = fmt
         self._names: dict[str, int] = {}
-        self._tails: dict[tuple[int, ...], str] = {}
+        self._tails: dict[int, str] = {}
 
     # --- the whole manifest ----------------------------------------------------------------
 
@@ -248,11 +248,16 @@ class BlockScreening:
         deny = s.deny.current.check_batch(keys, bits, day)
         ben = s.benefits.current.check_batch(keys, bits, day)
         ben_reason = np.where(deny.deny | ~ben.deny, -1, ben.reason).astype(np.int64)
-        key = np.stack(
-            [bits, deny.deny.astype(np.int64), deny.until, deny.reason, ben_reason], axis=1
-        )
+        # One answer per distinct (sector, verdict, incentive): an allow is its sector's bit,
+        # the few others are numbered past the bits by their distinct columns.
+        key = bits.copy()
+        special = np.flatnonzero(deny.deny | (ben_reason >= 0))
+        if len(special):
+            cols = [bits, deny.deny, deny.until, deny.reason, ben_reason]
+            m = np.stack([np.asarray(c)[special].astype(np.int64) for c in cols], axis=1)
+            key[special] = 1 + int(bits.max()) + np.unique(m, axis=0, return_inverse=True)[1]
         combos, first, which, count = np.unique(
-            key, axis=0, return_index=True, return_inverse=True, return_counts=True
+            key, return_index=True, return_inverse=True, return_counts=True
         )
         which = which.reshape(-1)
         tails, decisions, reasons = [], [], []
@@ -260,7 +265,7 @@ class BlockScreening:
             v = deny.verdict(j)
             b = None if v.deny else ben.verdict(j).reason_code
             a = s.answer(sector[int(rows[j])].as_py(), v, b, day)
-            tails.append(self._tail(tuple(combo), a))
+            tails.append(self._tail(combo, a))
             decisions.append(a.decision)
             reasons.append(a.reason_code)
             SCREENINGS.add((a.sector, a.decision), k)
@@ -276,7 +281,7 @@ class BlockScreening:
         parts = ['{"row": ', number, ', "subject_id": "', subject, '", "screening_id": "']
         return pc.binary_join_element_wise(*parts, ids, '", ', tail, "")
 
-    def _tail(self, combo: tuple[int, ...], a: Any) -> str:
+    def _tail(self, combo: int, a: Any) -> str:
         """The part of an answer's line that is the same for every row with its answer."""
         got = self._tails.get(combo)
         if got is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -84,12 +84,6 @@ def cut(body: IO[bytes], size: int | None = None) -> Iterator[bytes]:
         yield buf[: at + 1]
 
 
-def _any_in_line(mask: npt.NDArray[np.bool_], starts: npt.NDArray[np.int64]) -> Any:
-    """Per line: whether ``mask`` holds somewhere in it (over ``[start, next start)``: the
-    line, its line end and the empty lines after it, none of which ``mask`` marks)."""
-    return np.maximum.reduceat(mask.view(np.uint8), starts).astype(np.bool_)
-
-
 def _lines(block: bytes, csv: bool) -> Lines | None:
     """The block's rows as lines, and which of them pyarrow reads as the row-by-row reader
     does (see the module's docstring); None when the lines themselves differ (a lone
@@ -97,9 +91,10 @@ def _lines(block: bytes, csv: bool) -> Lines | None:
     a = np.frombuffer(block, dtype=np.uint8)
     if block.startswith(_BOM):
         return None
-    cr = np.flatnonzero(a == 13)
-    if len(cr) and (cr[-1] + 1 >= len(a) or (a[cr + 1] != 10).any()):
-        return None  # a lone carriage return ends a line in the row-by-row reader
+    if (a == 13).any():
+        cr = np.flatnonzero(a == 13)
+        if cr[-1] + 1 >= len(a) or (a[cr + 1] != 10).any():
+            return None  # a lone carriage return ends a line in the row-by-row reader
     nl = np.flatnonzero(a == 10)
     ends = np.append(nl, len(a)) if not len(nl) or nl[-1] != len(a) - 1 else nl
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
@@ -108,25 +103,32 @@ def _lines(block: bytes, csv: bool) -> Lines | None:
     starts, ends = starts[keep], ends[keep]
     if not len(starts):
         return Lines(starts, ends, np.zeros(0, dtype=np.bool_))
-    odd = (ends - starts) + 1 > MAX_ROW_CHARS
-    odd |= _any_in_line(a == 0, starts)
-    odd |= _any_in_line(a == (34 if csv else 91), starts)  # a quote; a JSON array
-    if not csv:  # one flat object a line: exactly one brace opens
-        braces = np.add.reduceat((a == 123).view(np.uint8), starts, dtype=np.int64)
-        odd |= braces != 1
-    blank = ~_any_in_line((a > 32) & (a < 127), starts)
-    if blank.any():  # no visible ASCII: blank to the row-by-row reader, or an odd row
+    # Per line, over [start, next start): the line, its line end and the empty lines after
+    # it, which hold no byte counted here.
+    odd = (a == 0) | (a == (34 if csv else 91))  # NUL; a quote, or a JSON array
+    if csv:
+        visible = (a - np.uint8(33)) < np.uint8(94)
+        seen = np.bitwise_or.reduceat(visible.view(np.uint8) | (odd.view(np.uint8) << 1), starts)
+        blank = (seen & 1) == 0
+        odd_line = (seen & 2).astype(np.bool_)
+    else:  # one flat object a line: exactly one brace opens (so no line is blank)
+        at = np.searchsorted(starts, np.flatnonzero(a == 123), "right") - 1
+        odd_line = np.bincount(at, minlength=len(starts)) != 1
+        odd_line |= np.bitwise_or.reduceat(odd.view(np.uint8), starts).astype(np.bool_)
+        blank = odd_line  # which of them are blank is told below
+    odd_line |= (ends - starts) + 1 > MAX_ROW_CHARS
+    if blank.any():  # blank to the row-by-row reader (no row at all), or an odd row
         gone = [
-            int(i)
-            for i in np.flatnonzero(blank)
+            i
+            for i in np.flatnonzero(blank).tolist()
             if not block[starts[i] : ends[i]].decode("utf-8", "replace").strip()
         ]
-        odd |= blank
+        odd_line |= blank
         if gone:
             keep = np.ones(len(starts), dtype=np.bool_)
             keep[gone] = False
-            starts, ends, odd = starts[keep], ends[keep], odd[keep]
-    return Lines(starts, ends, odd)
+            starts, ends, odd_line = starts[keep], ends[keep], odd_line[keep]
+    return Lines(starts, ends, odd_line)
 
 
 @dataclass

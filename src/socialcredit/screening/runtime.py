@@ -126,6 +126,15 @@ def _block_rows(stmt: _Insert, block: LogBlock) -> list[Row]:
     return block.rows(value)
 
 
+def _copy(conn: Connection, rows: list[Row]) -> None:
+    """``rows`` into the screening log by PostgreSQL's COPY, in ``conn``'s transaction."""
+    sql = f"COPY {screening_log.name} ({', '.join(SCREENING_COLUMNS)}) FROM STDIN"
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _log_batch(conn: Connection, n: int) -> None:
     """One transparency-log leaf for the ``n`` screenings just inserted (ids ``hi-n+1..hi``:
     the log's lock, taken before the insert, keeps other writers' ids out of the range).
@@ -226,7 +235,11 @@ class LogWriter:
             block = self._blocks[0]
             with self._engine.begin() as conn:
                 lock_log(conn)
-                conn.exec_driver_sql(stmt.sql, _block_rows(stmt, block))
+                rows = _block_rows(stmt, block)
+                if conn.dialect.name == "postgresql":  # COPY: no statement per row
+                    _copy(conn, rows)
+                else:
+                    conn.exec_driver_sql(stmt.sql, rows)
                 _log_batch(conn, block.n)
             self._blocks.popleft()  # only once committed: a failed block is retried whole
             self.written += block.n
