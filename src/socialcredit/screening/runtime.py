@@ -227,11 +227,20 @@ class LogWriter:
             self.written += n
             return blocks + n
 
-    def _flush_blocks(self) -> int:
-        """Write the queued blocks, one transaction (and one log leaf) each."""
+    def flush_step(self) -> int:
+        """Write one queued block if there is one, else the single rows (the writer process
+        reads its input between steps); returns the number of rows written."""
+        if self._blocks:
+            with self._lock:
+                return self._flush_blocks(1)
+        return self.flush()
+
+    def _flush_blocks(self, most: int | None = None) -> int:
+        """Write the queued blocks (at most ``most``), one transaction and log leaf each."""
         stmt = self._inserts[0][1]
         n = 0
-        while self._blocks:
+        while self._blocks and (most is None or most > 0):
+            most = None if most is None else most - 1
             block = self._blocks[0]
             with self._engine.begin() as conn:
                 lock_log(conn)
