@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from socialcredit.screening import logproc
+from socialcredit.screening import logchild
 from socialcredit.store import make_engine
 
 
@@ -15,7 +15,7 @@ def test_the_log_writers_page_cache_is_small(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with make_engine(url).connect() as conn:  # the store's own: big, for index builds
         store_kib = -int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    engine = logproc.writer_engine(url)
+    engine = logchild.writer_engine(url)
     with engine.connect() as conn:
         writer_kib = -int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
     engine.dispose()

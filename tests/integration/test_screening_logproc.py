@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,3 +109,96 @@ def test_rows_shipped_before_the_server_dies_are_committed(engine: Engine) -> No
     assert proc.wait(timeout=30) == 0
     w._stop.set()
     assert _count(engine) == 300
+
+
+@pytest.mark.parametrize("in_child", [True, False])
+def test_a_block_of_columns_is_stored_as_its_rows(engine: Engine, in_child: bool) -> None:
+    """A batch manifest's block (columns, some one value for all) is written like the same
+    rows one by one: by the child from Arrow buffers, or by the in-process writer."""
+    import pyarrow as pa
+
+    from socialcredit.screening.runtime import LogBlock, LogWriter
+
+    n = 1000
+    block = LogBlock(
+        n,
+        {
+            "screening_id": pa.array([f"blk-{i:06d}" for i in range(n)]),
+            "at": AT.replace(tzinfo=dt.UTC).timestamp(),
+            "relying_party": "AIR",
+            "subject_id": pa.array(["110108198005121230"] * n),
+            "sector": "flight",
+            "purpose": "ticket sale",
+            "reference": pa.array([f"R{i}" if i % 2 else None for i in range(n)]),
+            "decision": pa.array(["deny" if i % 10 == 0 else "allow" for i in range(n)]),
+            "reason_code": pa.array(["air.ban" if i % 10 == 0 else None for i in range(n)]),
+            "rulepack_version": "2026.1",
+        },
+    )
+    w: Any = ProcessLogWriter(engine, interval=0.05) if in_child else LogWriter(engine)
+    w.start()
+    try:
+        w.screening(_row(1))
+        w.screening_block(block)
+        assert w.flush() == n + 1
+        assert w.written == n + 1
+    finally:
+        w.close()
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(screening_log).where(screening_log.c.screening_id.like("blk-%"))
+            .order_by(screening_log.c.screening_id)
+        ).all()  # fmt: skip
+    assert len(got) == n
+    assert {r.at for r in got} == {AT}
+    assert [r.reference for r in got[:3]] == [None, "R1", None]
+    assert [(r.decision, r.reason_code) for r in got[9:11]] == [
+        ("allow", None),
+        ("deny", "air.ban"),
+    ]
+    assert {(r.relying_party, r.sector, r.purpose, r.rulepack_version) for r in got} == {
+        ("AIR", "flight", "ticket sale", "2026.1")
+    }
+
+
+def test_the_writer_process_spills_a_backlog_to_disk_and_writes_it_all(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The input waits in a file, the child takes in a bounded number of rows at a time; a
+    sync is answered once all before it is committed; the end of the input leaves nothing."""
+    import io
+    import pickle
+
+    import pyarrow as pa
+
+    from socialcredit.screening import logchild
+    from socialcredit.screening.logproc import LEN
+    from socialcredit.screening.runtime import LogWriter
+
+    monkeypatch.setattr(logchild, "MEMORY_ROWS", 1500)
+    sent = io.BytesIO()  # the input, read from a file (a pipe would fill before the child runs)
+
+    def send(*msg: Any) -> None:
+        data = pickle.dumps(msg)
+        sent.write(LEN.pack(len(data)) + data)
+
+    cols = {"at": AT.replace(tzinfo=dt.UTC).timestamp(), "relying_party": "AIR",
+            "subject_id": "110108198005121230", "sector": "flight", "purpose": "p",
+            "reference": None, "decision": "allow", "reason_code": None,
+            "rulepack_version": "2026.1"}  # fmt: skip
+    for b in range(6):
+        ids = pa.array([f"spill-{b}-{i:05d}" for i in range(1000)])
+        send("block", 1000, cols | {"screening_id": ids})
+    send("rows", [_row(1)], [])
+    send("sync", 7)
+    path = tmp_path / "input"
+    path.write_bytes(sent.getvalue())
+    out = io.BytesIO()
+    with path.open("rb") as f:
+        child = logchild.Child(logchild.Frames(f.fileno()), LogWriter(engine), out)
+        assert child.run() == 0
+    assert child.most <= 1500 + 1000  # the bound, and a block that went past it
+    assert _count(engine) == 6001
+    replies = out.getvalue().decode().split()
+    assert replies[-2:] == ["s", "7"]
+    assert sum(int(n) for k, n in zip(replies, replies[1:], strict=False) if k == "w") == 6001

@@ -70,7 +70,7 @@ def test_a_json_array_is_streamed() -> None:
 
 
 def test_a_row_without_a_name_is_an_error_naming_its_subject() -> None:
-    from socialcredit.screening.api import _error_row
+    from socialcredit.screening.batch import error_row as _error_row
 
     body = b'{"subject_id": "110108198005121230", "sector": "flight"}\n'
     (row,) = _rows(io.BytesIO(body), "ndjson", None)

@@ -15,14 +15,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import numpy as np
+from typing import Any
 
 from socialcredit.domain.normalise import normalise_identifier
 from socialcredit.errors import Forbidden, InvalidInput, RateLimited, RegistryError
 from socialcredit.rulepacks.scoring_config import scoring_document
 from socialcredit.runtime.registry import Registry
+from socialcredit.screening import batch
+from socialcredit.screening.batch import Request as Request
 from socialcredit.screening.grades import published_benefit
 from socialcredit.screening.guard import AlertWriter, NameChecksExhausted, NameGuard
 from socialcredit.screening.ids import FastId
@@ -35,27 +35,13 @@ from socialcredit.screening.service import Screener, default_snapshot
 log = logging.getLogger(__name__)
 audit = logging.getLogger("socialcredit.screening.audit")
 
-BATCH_CHUNK = 10_000
-MAX_BATCH_ROWS = 1_000_000
 SNAPSHOT_AFTER = 50_000  # subjects redone in one round: snapshot, so a restart need not replay
 READY_MAX_LAG_S = 30.0  # a round longer than this, or no round for this long: not ready
-BATCH_WAIT_S = 2.0  # a batch waits this long at most for its rows' rate-limit tokens
 
 
 class Unauthorized(RegistryError):
     status = 401
     code = "unauthorized"
-
-
-class Request(NamedTuple):
-    """One screening asked for (a tuple: built once per request, a frozen dataclass's
-    ``__init__`` cost more than the lookup)."""
-
-    subject_id: str
-    name: str
-    sector: str
-    purpose: str
-    reference: str | None = None
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
@@ -321,7 +307,7 @@ class ScreeningRuntime:
             self.screener.pack.version,
         )
 
-    # --- a manifest ------------------------------------------------------------------------
+    # --- a manifest (socialcredit.screening.batch) ----------------------------------------
 
     def screen_rows(
         self,
@@ -333,97 +319,4 @@ class ScreeningRuntime:
         """Answers in the order of ``rows``; a bad row (or an error given in its place) gets
         ``{"row": n, "error": ..., "message": ...}`` and the rest are screened. ``who`` None
         is the operator's offline screening: every sector, the name checked when given."""
-        chunk: list[tuple[int, Request | RegistryError]] = []
-        for n, r in enumerate(rows, start=start):
-            if n > MAX_BATCH_ROWS:
-                yield {"row": n, "error": "invalid_input", "message": "manifest too long"}
-                return
-            chunk.append((n, r))
-            if len(chunk) >= BATCH_CHUNK:
-                yield from self._chunk(who, chunk, log_rows)
-                chunk = []
-        if chunk:
-            yield from self._chunk(who, chunk, log_rows)
-
-    def _row_tokens(self, who: KeyInfo, rows: int) -> int:
-        """How many of ``rows`` the party's rate limit allows: a batch is as many screenings
-        as it has rows. A batch that needs at most BATCH_WAIT_S more is paced (this runs in a
-        worker thread); past that, the rest are refused row by row."""
-        granted, wait = self.limiter.take(who.prefix, who.rate_per_minute, rows)
-        if granted < rows and wait <= BATCH_WAIT_S:
-            time.sleep(wait)
-            granted += self.limiter.take(who.prefix, who.rate_per_minute, rows - granted)[0]
-        return granted
-
-    def _chunk(
-        self,
-        who: KeyInfo | None,
-        chunk: list[tuple[int, Request | RegistryError]],
-        log_rows: bool,
-    ) -> Iterator[dict[str, Any]]:
-        s = self.screener
-        day = self.reg.today()
-        out: list[dict[str, Any]] = []
-        ok: list[tuple[int, FastId, int, Request]] = []
-        allowed = len(chunk) if who is None else self._row_tokens(who, len(chunk))
-        for j, (n, r) in enumerate(chunk):
-            try:
-                if isinstance(r, RegistryError):
-                    raise r
-                if not r.subject_id:
-                    raise InvalidInput.one("subject_id", "required", None, n)
-                if who is not None:
-                    if j >= allowed:  # the rate limit counts rows, not requests
-                        raise self._rate_limited(who)
-                    bit = self.authorise_sector(who, r.sector, r)
-                    fid = self.identify(who, r)
-                else:
-                    # offline (operator) manifests may leave the name out
-                    bit = s.sector_bit(r.sector)
-                    fid = s.identify(normalise_identifier(r.subject_id), r.name or None)
-                ok.append((len(out), fid, bit, r))
-                out.append({})
-            except RegistryError as e:
-                out.append(_error_row(n, r, e))
-        if ok:
-            keys = np.fromiter((f.key for _, f, _, _ in ok), dtype=np.uint64, count=len(ok))
-            bits = np.fromiter((b for _, _, b, _ in ok), dtype=np.int64, count=len(ok))
-            codes = np.array([(f.code or "").encode("ascii") for _, f, _, _ in ok], dtype="S18")
-            deny = s.deny.current.check_batch(keys, bits, day, codes)
-            ben = s.benefits.current.check_batch(keys, bits, day, codes)
-            for j, (slot, fid, _, r) in enumerate(ok):
-                v = deny.verdict(j)
-                b = None if v.deny else ben.verdict(j).reason_code
-                a = s.answer(r.sector, v, b, day)
-                sid = self.new_id()
-                if log_rows and who is not None:
-                    self.writer.screening(
-                        self._row(sid, who, fid.value, r, a.decision, a.reason_code)
-                    )
-                out[slot] = {
-                    "row": chunk[slot][0],
-                    "subject_id": fid.value,
-                    "screening_id": sid,
-                    "decision": a.decision,
-                    "sector": a.sector,
-                    "reason_code": a.reason_code,
-                    "until": None if a.until is None else a.until.isoformat(),
-                    "until_condition": a.until_condition,
-                    "benefit": a.benefit,
-                }
-        yield from out
-
-
-def row_error(e: RegistryError, subject_id: str) -> RegistryError:
-    """A manifest row's error that knows the row's subject_id (the answer names it)."""
-    e.subject_id = subject_id  # type: ignore[attr-defined]
-    return e
-
-
-def _error_row(n: int, r: Request | RegistryError, e: RegistryError) -> dict[str, Any]:
-    """A row's error, naming the row's subject_id (as sent, cut short) when it had one."""
-    d: dict[str, Any] = {"row": n, "error": e.code, "message": e.message}
-    sid = r.subject_id if isinstance(r, Request) else getattr(e, "subject_id", None)
-    if sid:
-        d["subject_id"] = str(sid)[:40]
-    return d
+        return batch.screen_rows(self, who, rows, log_rows, start)

@@ -77,6 +77,15 @@ class NameGuard:
             return self._block(party, subject_id)
         return None
 
+    def blocked_here(self, party: str) -> set[str] | None:
+        """The IDs this process knows :meth:`blocked` refuses for ``party`` now (a batch
+        block checks its rows against it at once); None with a shared storage, where
+        another process may have blocked any ID: then ask :meth:`blocked` for each."""
+        if self.shared:
+            return None
+        now = self._clock()
+        return {i for (p, i), until in list(self._blocked.items()) if p == party and until > now}
+
     def failed(self, party: str, subject_id: str) -> None:
         """Count one failed name check against the (party, ID) budget."""
         if not self._limiter.hit(self._failures, "name", party, subject_id):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from socialcredit.errors import InvalidInput, RegistryError
@@ -50,9 +50,10 @@ def _parse(text: str, n: int, make_row: MakeRow) -> Row:
     return make_row(d if isinstance(d, dict) else {}, n)
 
 
-def ndjson_rows(body: IO[bytes], make_row: MakeRow) -> Iterator[Row]:
+def ndjson_rows(body: IO[bytes], make_row: MakeRow, start: int = 1) -> Iterator[Row]:
+    """The rows of NDJSON ``body``, numbered from ``start`` (a later block of a manifest)."""
     text = io.TextIOWrapper(body, encoding="utf-8", errors="replace", newline="")
-    n = 0
+    n = start - 1
     for line in text:
         if not line.strip():
             continue
@@ -60,17 +61,27 @@ def ndjson_rows(body: IO[bytes], make_row: MakeRow) -> Iterator[Row]:
         yield _parse(line, n, make_row)
 
 
+def csv_header(line: str) -> list[str]:
+    """A CSV header line's field names, stripped (and the byte order mark dropped)."""
+    return [f.strip().lstrip("\ufeff") for f in next(csv.reader([line]), [])]
+
+
 def csv_rows(body: IO[bytes], make_row: MakeRow) -> Iterator[Row]:
     text = io.TextIOWrapper(body, encoding="utf-8", errors="replace", newline="")
-    header: list[str] | None = None
-    n = 0
     for line in text:
-        if header is None:
-            if len(line) > MAX_ROW_CHARS:
-                yield _bad(0, "the header line is too long", line)
-                return
-            header = [f.strip().lstrip("\ufeff") for f in next(csv.reader([line]), [])]
-            continue
+        if len(line) > MAX_ROW_CHARS:
+            yield _bad(0, "the header line is too long", line)
+            return
+        yield from csv_body_rows(text, csv_header(line), make_row)
+        return
+
+
+def csv_body_rows(
+    lines: Iterable[str], header: list[str], make_row: MakeRow, start: int = 1
+) -> Iterator[Row]:
+    """The rows of a CSV manifest's ``lines`` after its header, numbered from ``start``."""
+    n = start - 1
+    for line in lines:
         if not line.strip():
             continue
         n += 1
@@ -83,6 +94,16 @@ def csv_rows(body: IO[bytes], make_row: MakeRow) -> Iterator[Row]:
             yield _bad(n, f"not a CSV row: {e}", line)
             continue
         yield make_row(dict(zip(header, fields, strict=False)), n)
+
+
+def csv_block_rows(block: bytes, header: list[str], make_row: MakeRow, start: int) -> list[Row]:
+    """The rows of one block of a CSV manifest's body (whole lines), read row by row."""
+    text = io.TextIOWrapper(io.BytesIO(block), encoding="utf-8", errors="replace", newline="")
+    return list(csv_body_rows(text, header, make_row, start))
+
+
+def ndjson_block_rows(block: bytes, make_row: MakeRow, start: int) -> list[Row]:
+    return list(ndjson_rows(io.BytesIO(block), make_row, start))
 
 
 class _Window:

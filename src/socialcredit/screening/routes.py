@@ -29,23 +29,11 @@ from socialcredit.runtime.deps import OperatorDep, party_bearer, party_key
 from socialcredit.runtime.metrics import SCREENINGS
 from socialcredit.runtime.registry import Registry
 from socialcredit.runtime.server import freeze_heap
-from socialcredit.screening import api, manifest
+from socialcredit.screening import api, blockcheck, manifest
+from socialcredit.screening.batch import BATCH_CHUNK, MAX_BATCH_ROWS, row_error
+from socialcredit.screening.blockcheck import CSV_FIELDS
 from socialcredit.screening.parties import KeyInfo
 from socialcredit.screening.schemas import BATCH, IndexStatus
-
-CSV_FIELDS = (
-    "row",
-    "subject_id",
-    "decision",
-    "sector",
-    "reason_code",
-    "until",
-    "until_condition",
-    "benefit",
-    "screening_id",
-    "error",
-    "message",
-)
 
 
 @asynccontextmanager
@@ -206,11 +194,9 @@ def _row_of(d: dict[str, Any], sector: str | None, n: int) -> api.Request | Regi
         if not isinstance(sid, str) or not sid:
             return InvalidInput.one("subject_id", "required", None, n)
         if not isinstance(name, str) or not name:
-            return api.row_error(
-                InvalidInput.one("name", "required (from the ID card)", None, n), sid
-            )
+            return row_error(InvalidInput.one("name", "required (from the ID card)", None, n), sid)
         if not isinstance(sec, str) or not sec:
-            return api.row_error(InvalidInput.one("sector", "required (or ?sector=)", None, n), sid)
+            return row_error(InvalidInput.one("sector", "required (or ?sector=)", None, n), sid)
         purpose = d.get("purpose") or "batch screening"
         ref = d.get("reference")
         return api.Request(sid, name, sec, str(purpose), None if ref is None else str(ref))
@@ -261,18 +247,20 @@ async def screen_batch(
     if sector is not None:
         rt.authorise_sector(who, sector)  # a default sector not served: refused and logged
     body = await _spool(request)
+    media = "text/csv" if kind == "csv" else "application/x-ndjson"
+    if kind != "json":  # CSV and NDJSON: a block at a time
+        stream = blockcheck.closing(batch_answers(rt, who, body, kind, sector), body)
+        return StreamingResponse(stream, media_type=media)
 
     def answers() -> Iterator[str]:  # run in a worker thread by StreamingResponse
         try:
-            if kind == "csv":
-                yield ",".join(CSV_FIELDS) + "\n"
             chunk: list[api.Request | RegistryError] = []
             start = 1
             for n, row in enumerate(_rows(body, kind, sector), start=1):
-                if n > api.MAX_BATCH_ROWS:
+                if n > MAX_BATCH_ROWS:
                     break
                 chunk.append(row)
-                if len(chunk) >= api.BATCH_CHUNK:
+                if len(chunk) >= BATCH_CHUNK:
                     yield _format(rt.screen_rows(who, chunk, start=start), kind)
                     start += len(chunk)
                     chunk = []
@@ -280,13 +268,19 @@ async def screen_batch(
                 n = 0
             if chunk:
                 yield _format(rt.screen_rows(who, chunk, start=start), kind)
-            if n > api.MAX_BATCH_ROWS:
+            if n > MAX_BATCH_ROWS:
                 yield _render_error(n, kind)
         finally:
             body.close()
 
-    media = "text/csv" if kind == "csv" else "application/x-ndjson"
     return StreamingResponse(answers(), media_type=media)
+
+
+def batch_answers(
+    rt: api.ScreeningRuntime, who: KeyInfo, body: IO[bytes], kind: str, sector: str | None
+) -> Iterator[bytes]:
+    """A CSV or NDJSON manifest's answers, a block at a time (run in a worker thread)."""
+    return blockcheck.BlockScreening(rt, who, kind, sector, _row_of, _format).stream(body)
 
 
 def _render_error(n: int, kind: str) -> str:

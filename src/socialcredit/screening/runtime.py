@@ -21,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
@@ -53,6 +54,25 @@ REFUSAL_COLUMNS = (
     "subject_id",
 )
 Row = tuple[Any, ...]
+
+
+class LogBlock:
+    """Many screenings' log rows as columns (a batch manifest's block): each of
+    :data:`SCREENING_COLUMNS` is a pyarrow string array of ``n`` values or one value for all
+    (``at`` is one Unix time). Pickled as Arrow buffers, not a tuple a row, on its way to the
+    writer process, and made rows only there."""
+
+    def __init__(self, n: int, columns: dict[str, Any]) -> None:
+        self.n = n
+        self.columns = columns
+
+    def rows(self, at: Any) -> list[Row]:
+        """The rows, in the order of SCREENING_COLUMNS, with ``at`` as the driver takes it."""
+        cols = []
+        for name in SCREENING_COLUMNS:
+            v = at if name == "at" else self.columns[name]
+            cols.append(v.to_pylist() if hasattr(v, "to_pylist") else repeat(v, self.n))
+        return list(zip(*cols, strict=False))
 
 
 def from_epoch(t: float) -> dt.datetime:
@@ -93,6 +113,28 @@ class _Insert:
         return out
 
 
+def _block_rows(stmt: _Insert, block: LogBlock) -> list[Row]:
+    """A block's rows as the driver takes them: ``at`` converted once for the block (no
+    other column of the log has a bind processor: checked)."""
+    at = block.columns["at"]
+    value = from_epoch(at) if type(at) is float else at
+    for i, p in stmt.procs:
+        if i == stmt.at:
+            value = p(value)
+        else:
+            raise TypeError(f"column {SCREENING_COLUMNS[i]} needs a bind processor")
+    return block.rows(value)
+
+
+def _copy(conn: Connection, rows: list[Row]) -> None:
+    """``rows`` into the screening log by PostgreSQL's COPY, in ``conn``'s transaction."""
+    sql = f"COPY {screening_log.name} ({', '.join(SCREENING_COLUMNS)}) FROM STDIN"
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _log_batch(conn: Connection, n: int) -> None:
     """One transparency-log leaf for the ``n`` screenings just inserted (ids ``hi-n+1..hi``:
     the log's lock, taken before the insert, keeps other writers' ids out of the range).
@@ -113,6 +155,7 @@ class LogWriter:
         self._max = max_batch
         self._screenings: deque[Row] = deque()
         self._refusals: deque[Row] = deque()
+        self._blocks: deque[LogBlock] = deque()
         self._inserts = (
             (self._screenings, _Insert(engine, screening_log, SCREENING_COLUMNS)),
             (self._refusals, _Insert(engine, screening_refusals, REFUSAL_COLUMNS)),
@@ -134,12 +177,17 @@ class LogWriter:
         if len(self._screenings) >= self._max:
             self._wake.set()
 
+    def screening_block(self, block: LogBlock) -> None:
+        """A block of screenings as columns (see :class:`LogBlock`), inserted in one go."""
+        self._blocks.append(block)
+        self._wake.set()
+
     def refusal(self, row: Row) -> None:
         self._refusals.append(row)
 
     def pending(self) -> int:
         """Rows queued and not yet written."""
-        return len(self._screenings) + len(self._refusals)
+        return len(self._screenings) + len(self._refusals) + sum(b.n for b in self._blocks)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="screening-log", daemon=True)
@@ -158,6 +206,7 @@ class LogWriter:
     def flush(self) -> int:
         """Write everything queued; returns the number of rows written."""
         with self._lock:
+            blocks = self._flush_blocks()  # counted in ``written`` as each commits
             n = 0
             for queue, stmt in self._inserts:
                 while queue:
@@ -176,7 +225,35 @@ class LogWriter:
                         raise
                     n += len(batch)
             self.written += n
-            return n
+            return blocks + n
+
+    def flush_step(self) -> int:
+        """Write one queued block if there is one, else the single rows (the writer process
+        reads its input between steps); returns the number of rows written."""
+        if self._blocks:
+            with self._lock:
+                return self._flush_blocks(1)
+        return self.flush()
+
+    def _flush_blocks(self, most: int | None = None) -> int:
+        """Write the queued blocks (at most ``most``), one transaction and log leaf each."""
+        stmt = self._inserts[0][1]
+        n = 0
+        while self._blocks and (most is None or most > 0):
+            most = None if most is None else most - 1
+            block = self._blocks[0]
+            with self._engine.begin() as conn:
+                lock_log(conn)
+                rows = _block_rows(stmt, block)
+                if conn.dialect.name == "postgresql":  # COPY: no statement per row
+                    _copy(conn, rows)
+                else:
+                    conn.exec_driver_sql(stmt.sql, rows)
+                _log_batch(conn, block.n)
+            self._blocks.popleft()  # only once committed: a failed block is retried whole
+            self.written += block.n
+            n += block.n
+        return n
 
     def close(self) -> None:
         self._stop.set()
