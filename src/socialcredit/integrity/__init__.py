@@ -31,6 +31,7 @@ from socialcredit.integrity.places import LogPlace, log_place
 from socialcredit.integrity.store import (
     append_hashes,
     append_leaves,
+    block_roots,
     consistency_proof,
     inclusion_proof,
     leaf_hash_at,
@@ -61,6 +62,7 @@ __all__ = [
     "head_before",
     "append_hashes",
     "append_leaves",
+    "block_roots",
     "consistency_proof",
     "inclusion_proof",
     "key_path",

@@ -16,7 +16,7 @@ Leaf hashes live 256 to a row in ``log_tiles``; what each leaf stands for lives 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
@@ -134,6 +134,19 @@ def _runs(first: int, refs: Sequence[str | int]) -> list[tuple[int, int, str, in
     return out
 
 
+def block_roots(start: int, hashes: bytes) -> dict[int, bytes]:
+    """The stored-level subtree roots (``2**STORED_LEVEL`` leaves each) of the whole aligned
+    blocks inside leaves ``start ..`` whose hashes are ``hashes``, by block index: what a
+    worker that hashed part of a batch can work out ahead for :func:`append_hashes`."""
+    n = len(hashes) // H
+    b0, b1 = -(-start // TILE), (start + n) // TILE
+    if b1 <= b0:
+        return {}
+    lo = (b0 * TILE - start) * H
+    roots = merkle.subtree_roots(hashes[lo : lo + (b1 - b0) * TILE * H], STORED_LEVEL)
+    return {b0 + j: roots[j * H : (j + 1) * H] for j in range(b1 - b0)}
+
+
 def append_hashes(
     conn: Connection,
     kind: str,
@@ -141,9 +154,14 @@ def append_hashes(
     hashes: Sequence[bytes] | bytes,
     *,
     at: dt.datetime | None = None,
+    roots: tuple[int, Mapping[int, bytes]] | None = None,
 ) -> range:
     """:func:`append_leaves` with the leaf hashes already computed (e.g. by the forked
-    workers that build a bulk batch), as a list or concatenated in one ``bytes``."""
+    workers that build a bulk batch), as a list or concatenated in one ``bytes``.
+
+    ``roots`` is ``(start, by block)``: :func:`block_roots` of these hashes had they been
+    appended from leaf ``start``. They are used only if the log is ``start`` leaves long,
+    so the blocks the append completes are hashed once, where the leaves were."""
     if isinstance(hashes, bytes):
         if len(hashes) % H:
             raise ValueError(f"{len(hashes)} bytes is not a whole number of leaf hashes")
@@ -164,7 +182,8 @@ def append_hashes(
     for i in range(0, len(runs), 10_000):
         conn.execute(insert(log_leaves), runs[i : i + 10_000])
     _write_tiles(conn, n0, new)
-    store_subtrees(conn, n0, n0 + n, new)
+    known = roots[1] if roots is not None and roots[0] == n0 else {}
+    store_subtrees(conn, n0, n0 + n, new, known)
     return range(n0, n0 + n)
 
 
@@ -185,22 +204,40 @@ def _write_tiles(conn: Connection, n0: int, new: bytes) -> None:
         conn.execute(insert(log_tiles), rows[i : i + 5_000])
 
 
-def store_subtrees(conn: Connection, n0: int, n1: int, new: bytes | None = None) -> int:
+def store_subtrees(
+    conn: Connection,
+    n0: int,
+    n1: int,
+    new: bytes | None = None,
+    known: Mapping[int, bytes] | None = None,
+) -> int:
     """Store the subtrees of ``2**STORED_LEVEL`` leaves or more that leaves ``n0 .. n1-1``
-    complete. ``new`` holds those leaves' hashes if the caller has them (else they are read).
+    complete. ``new`` holds those leaves' hashes if the caller has them (else they are read);
+    ``known`` the roots of some of the blocks, by block index (:func:`block_roots`).
     Returns the number of rows written."""
     s = STORED_LEVEL
     first, end = n0 >> s, n1 >> s  # blocks of 2**s leaves completed: [first, end)
     if end <= first:
         return 0
+    known = known or {}
     lo_leaf = first << s
     if new is None:
         buf = leaf_bytes(conn, lo_leaf, end << s)
     else:
         buf = (leaf_bytes(conn, lo_leaf, n0) if lo_leaf < n0 else b"") + new
-    cur = buf[: ((end - first) << s) * H]
-    for _ in range(s):
-        cur = merkle.parent_level(cur)
+    parts: list[bytes] = []
+    b = first
+    while b < end:  # each run of blocks without a known root hashed in one go
+        if b in known:
+            parts.append(known[b])
+            b += 1
+            continue
+        e = b + 1
+        while e < end and e not in known:
+            e += 1
+        parts.append(merkle.subtree_roots(buf[((b - first) << s) * H : ((e - first) << s) * H], s))
+        b = e
+    cur = b"".join(parts)
     rows: list[dict[str, object]] = []
     level, lo, hi = s, first, end
     while True:

@@ -42,6 +42,8 @@ TEXT = (
     "subject_name",
 )
 NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+CENTS = pa.array([".00", "0", ""])  # what an amount with 0, 1 or 2 decimals lacks
+KINDS = pa.array(["enterprise", "person"])
 
 
 def _escapes(arr: pa.Array) -> np.ndarray | None:
@@ -63,10 +65,22 @@ def _quoted(arr: pa.Array) -> pa.Array:
 
 def _money(arr: pa.Array) -> pa.Array:
     """Amounts as ``integrity.leaf_payload`` writes a Decimal of at most two places (what
-    either backend reads back): no leading zeros, exactly two decimals."""
-    a = pc.replace_substring_regex(arr, r"^0+([0-9])", r"\1")
-    a = pc.replace_substring_regex(a, r"^([0-9]+)$", r"\1.00")
-    return pc.replace_substring_regex(a, r"(\.[0-9])$", r"\10")  # RE2: group 1, then "0"
+    either backend reads back): no leading zeros, exactly two decimals. The amounts are
+    valid (``fields.AMOUNT_RE``): each gets the suffix its count of decimals calls for,
+    found from the position of its dot (a regex pass costs 5x more); only leading zeros,
+    rare, take a regex."""
+    if pc.any(pc.starts_with(arr, "0")).as_py():
+        arr = pc.replace_substring_regex(arr, r"^0+([0-9])", r"\1")
+    dot = as_np(pc.fill_null(pc.find_substring(arr, "."), -1))
+    size = as_np(pc.fill_null(pc.binary_length(arr), 0))
+    # (an empty text, never valid, is left as it is: as the regexes it replaces left it)
+    decimals = np.where(dot < 0, np.where(size == 0, 2, 0), size - dot - 1).astype(np.int8)
+    return pc.binary_join_element_wise(arr, _coded(decimals, CENTS), "")
+
+
+def _coded(codes: np.ndarray, words: pa.Array) -> pa.Array:
+    """``words[codes]`` as a plain string array (a dictionary cast: no Python strings)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes), words).cast(pa.string())
 
 
 def _digits(values: np.ndarray) -> pa.Array:
@@ -80,7 +94,7 @@ def record_fields(
     sel = pa.array(rows)
     out: dict[str, Any] = {f: v.table.column(f).combine_chunks().take(sel) for f in TEXT}
     out["amount_owed"] = _money(out["amount_owed"])
-    out["subject_kind"] = pa.array(np.where(v.ids.person[rows], "person", "enterprise"))
+    out["subject_kind"] = _coded(v.ids.person[rows].astype(np.int8), KINDS)
     out["extension_years"] = v.ext[rows]
     out["id"] = ids
     out["batch_id"] = np.full(len(rows), batch_id, dtype=np.int64)
