@@ -39,6 +39,7 @@ from socialcredit.store.ports import EventColumns, RecordColumns, SubjectColumns
 
 PREFIX = "socialcredit-stage-"
 STAGE_MIN_ROWS = 50_000  # below this, forking costs more than it saves
+AFTER_NICE = 10  # niceness a worker adds for AfterStaging work: the parent comes first
 ATTACHED = "socialcredit_staged"  # Connection.info key: staging aliases to detach at checkin
 
 
@@ -119,6 +120,9 @@ def _stage(
     _stage_file(paths[1], "subjects", SubjectColumns.COLUMNS, [work.subjects(k, n)], insert)
     os.write(out, b"S")
     if isinstance(work, AfterStaging):
+        # The parent is rebuilding indexes now, the batch's longest step; yield to it
+        # (on two cores the workers take turns on the one it leaves idle).
+        os.nice(AFTER_NICE)
         work.after_staging(k, n)
     os.write(out, b"D")
 
