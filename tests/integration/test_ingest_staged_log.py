@@ -31,8 +31,10 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="staging forks w
 NOW = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
 
 
-def _table(prefix: str, n: int) -> pa.Table:
+def _table(prefix: str, n: int, bad_at: int | None = None) -> pa.Table:
     rows = [row(f"{prefix}{i}", amount_owed=["7", "0.5", "12.30", None][i % 4]) for i in range(n)]
+    if bad_at is not None:  # the new records' lines are then not consecutive
+        rows.insert(bad_at, row("bad", subject_id="123"))
     return pa.table({f: pa.array([r[f] for r in rows], pa.string()) for f in rows[0]})
 
 
@@ -74,9 +76,9 @@ def test_worker_hashes_and_subtree_roots_are_the_serial_ones(
         monkeypatch.setattr(sql_stage, "workers", lambda mode=mode: 2 if mode == "staged" else 0)
         known.clear()
         report = ingest_table(
-            SqlUnitOfWork(eng), _table("b", 1300), source="b", pack=pack, today=TODAY
+            SqlUnitOfWork(eng), _table("b", 1300, bad_at=400), source="b", pack=pack, today=TODAY
         )
-        assert report.accepted == 1300
+        assert report.accepted == 1300 and len(report.rejected) == 1
         # staged: the workers' parts (650 records each) hold whole blocks of 256 leaves
         assert (max(known) > 0) == (mode == "staged")
         key = load_or_create_key(tmp_path / f"{mode}.pem", "test.invalid/log")

@@ -70,3 +70,13 @@ def test_amounts_are_written_as_the_decimal_read_back_is() -> None:
     want = [None if a is None else _decimal(Decimal(a)) if a else a for a in given]
     assert _money(pa.array(given, pa.string())).to_pylist() == want
     assert _money(pa.array(["12", "3.4", None], pa.string())).to_pylist() == ["12.00", "3.40", None]
+
+
+def test_payloads_match_where_a_column_holds_one_value_or_none_at_all() -> None:
+    fields = _fields(30)
+    fields["evidence_ref"] = pa.nulls(30, pa.string())
+    fields["extension_years"] = np.full(30, 2, dtype=np.int64)
+    fields["id"] = np.full(30, 10**12, dtype=np.int64)
+    assert list(payload_list(fields)) == _python(fields)
+    one = _fields(1)
+    assert list(payload_list(one)) == _python(one)

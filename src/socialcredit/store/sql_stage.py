@@ -39,7 +39,7 @@ from socialcredit.store.ports import EventColumns, RecordColumns, SubjectColumns
 
 PREFIX = "socialcredit-stage-"
 STAGE_MIN_ROWS = 50_000  # below this, forking costs more than it saves
-AFTER_NICE = 10  # niceness a worker adds for AfterStaging work: the parent comes first
+AFTER_NICE = 3  # niceness a worker adds for AfterStaging work: the parent comes first
 ATTACHED = "socialcredit_staged"  # Connection.info key: staging aliases to detach at checkin
 
 

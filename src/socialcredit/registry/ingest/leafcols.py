@@ -87,12 +87,21 @@ def _digits(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(values.astype(np.int64)), pa.string())
 
 
+def _rows(col: pa.ChunkedArray, rows: IntArray) -> pa.Array:
+    """``col`` on ``rows`` (ascending) as one array: a slice where the rows are consecutive
+    (every line a new record, the usual batch), else a take; taken before the chunks are
+    combined, which would copy the whole column for every part of the batch."""
+    n = len(rows)
+    if n and int(rows[-1]) - int(rows[0]) == n - 1:
+        return col.slice(int(rows[0]), n).combine_chunks()
+    return col.take(pa.array(rows)).combine_chunks()
+
+
 def record_fields(
     v: Validated, p: Plan, rows: IntArray, ids: IntArray, batch_id: int
 ) -> dict[str, pa.Array]:
     """The records on ``rows`` as the records table holds them, one Arrow array per column."""
-    sel = pa.array(rows)
-    out: dict[str, Any] = {f: v.table.column(f).combine_chunks().take(sel) for f in TEXT}
+    out: dict[str, Any] = {f: _rows(v.table.column(f), rows) for f in TEXT}
     out["amount_owed"] = _money(out["amount_owed"])
     out["subject_kind"] = _coded(v.ids.person[rows].astype(np.int8), KINDS)
     out["extension_years"] = v.ext[rows]
@@ -112,9 +121,17 @@ def record_payloads(fields: dict[str, Any]) -> pa.Array:
     for name in names:
         col = fields[name]
         lit += ("" if lit.endswith("{") else ",") + f'"{name}":'
+        # a column with one value (the batch's id, often the extension, an absent field)
+        # goes in the literal: each argument of the join costs as much as a column
         if isinstance(col, np.ndarray):
-            parts += [pa.scalar(lit), _digits(col)]
-            lit = ""
+            if n and (col == col[0]).all():
+                lit += str(int(col[0]))
+            else:
+                parts += [pa.scalar(lit), _digits(col)]
+                lit = ""
+            continue
+        if n and col.null_count == n:
+            lit += "null"
             continue
         bad = _escapes(col)
         if bad is not None:
