@@ -25,7 +25,7 @@ from socialcredit.errors import InvalidInput
 from socialcredit.integrity import merkle
 from socialcredit.integrity.leaves import TableRows, range_payload, range_ref
 from socialcredit.store.sql_ingest import is_pg
-from socialcredit.store.tables_integrity import log_leaves, log_nodes, log_tiles
+from socialcredit.store.tables_integrity import log_leaves, log_tiles
 
 STORED_LEVEL = 8
 LOG_LOCK_KEY = 0x5C_10_67_EE  # pg_advisory_xact_lock key serialising appends and heads
@@ -118,9 +118,11 @@ def _as_int(r: str | int) -> int | None:
 def _runs(first: int, refs: Sequence[str | int]) -> list[tuple[int, int, str, int | None]]:
     """(first leaf, count, ref text, ref number) for each run of consecutive integer refs."""
     n = len(refs)
+    if isinstance(refs, range) and refs.step == 1 and n:
+        return [(first, n, str(refs[0]), refs[0])]  # a bulk batch's ids
     a = _as_int(refs[0]) if n else None
     if a is not None and isinstance(refs[0], int) and list(refs) == list(range(a, a + n)):
-        return [(first, n, str(a), a)]  # a bulk batch: checked at C speed
+        return [(first, n, str(a), a)]  # consecutive ids in a list: checked at C speed
     out: list[tuple[int, int, str, int | None]] = []
     start = 0
     while start < n:
@@ -196,12 +198,22 @@ def _write_tiles(conn: Connection, n0: int, new: bytes) -> None:
         conn.execute(delete(log_tiles).where(log_tiles.c.idx == first))
         new = bytes(old) + new
     step = TILE * H
-    rows = [
-        {"idx": first + k, "hashes": new[o : o + step]}
-        for k, o in enumerate(range(0, len(new), step))
-    ]
+    rows = [(first + k, new[o : o + step]) for k, o in enumerate(range(0, len(new), step))]
+    _insert_many(conn, "log_tiles (idx, hashes)", rows)  # tables_integrity.log_tiles
+
+
+def _insert_many(conn: Connection, into: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows inserted by the driver, a few thousand a call: a bulk batch writes thousands of
+    tiles and subtrees, and SQLAlchemy's processing of each row's parameters cost as much as
+    the inserts did."""
+    if not rows:
+        return
+    marks = ", ".join("?" * len(rows[0]))
+    sql = f"INSERT INTO {into} VALUES ({marks})"
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
     for i in range(0, len(rows), 5_000):
-        conn.execute(insert(log_tiles), rows[i : i + 5_000])
+        conn.exec_driver_sql(sql, list(rows[i : i + 5_000]))
 
 
 def store_subtrees(
@@ -238,13 +250,10 @@ def store_subtrees(
         parts.append(merkle.subtree_roots(buf[((b - first) << s) * H : ((e - first) << s) * H], s))
         b = e
     cur = b"".join(parts)
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[int, int, bytes]] = []
     level, lo, hi = s, first, end
     while True:
-        rows.extend(
-            {"level": level, "idx": lo + j, "hash": cur[j * H : (j + 1) * H]}
-            for j in range(hi - lo)
-        )
+        rows.extend((level, lo + j, cur[j * H : (j + 1) * H]) for j in range(hi - lo))
         plo, phi = lo >> 1, hi >> 1
         if phi <= plo:
             break
@@ -253,8 +262,7 @@ def store_subtrees(
             lo -= 1
         cur = merkle.parent_level(cur[: (2 * phi - lo) * H])
         level, lo, hi = level + 1, plo, phi
-    for i in range(0, len(rows), 10_000):
-        conn.execute(insert(log_nodes), rows[i : i + 10_000])
+    _insert_many(conn, "log_nodes (level, idx, hash)", rows)  # tables_integrity.log_nodes
     return len(rows)
 
 
