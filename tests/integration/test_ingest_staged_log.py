@@ -24,7 +24,7 @@ from socialcredit.integrity import (
 )
 from socialcredit.integrity import store as log_store
 from socialcredit.integrity.note import load_or_create_key
-from socialcredit.registry.ingest import ingest_table
+from socialcredit.registry.ingest import ingest_table, leafcols
 from socialcredit.store import SqlUnitOfWork, make_engine, migrate, sql_stage
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="staging forks workers")
@@ -111,4 +111,24 @@ def test_roots_worked_out_for_another_start_are_not_used(tmp_path: Path) -> None
     assert {(lv, i): bytes(h) for lv, i, h in nodes} == {
         (lv, i): tree.node(lv, i) for lv in (8, 9) for i in range(600 >> lv)
     }
+    eng.dispose()
+
+
+def test_a_worker_failing_to_hash_fails_the_batch_and_writes_nothing(
+    tmp_path: Path, pack: RulePack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*a: Any) -> bytes:
+        raise ValueError("worker trouble while hashing")
+
+    monkeypatch.setattr(sql_stage, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(sql_stage, "workers", lambda: 2)
+    monkeypatch.setattr(leafcols, "record_hashes", boom)
+    eng = sqlite_engine(tmp_path / "r.db", pack)
+    with eng.connect() as conn:
+        before = conn.exec_driver_sql("SELECT count(*) FROM log_tiles").scalar_one()
+    with pytest.raises(sql_stage.StagingError, match="worker trouble while hashing"):
+        ingest_table(SqlUnitOfWork(eng), _table("c", 40), source="c", pack=pack, today=TODAY)
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM records").scalar_one() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM log_tiles").scalar_one() == before
     eng.dispose()
