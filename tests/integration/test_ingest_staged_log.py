@@ -68,6 +68,7 @@ def test_worker_hashes_and_subtree_roots_are_the_serial_ones(
 
     monkeypatch.setattr(log_store, "store_subtrees", spy)
     monkeypatch.setattr(sql_stage, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(leafcols, "HASH_LINES", 300)  # leaves built a few hundred at a time
     for mode in ("serial", "staged"):
         eng = sqlite_engine(tmp_path / f"{mode}.db", pack)
         # a first batch leaves the log at a size no subtree boundary falls on

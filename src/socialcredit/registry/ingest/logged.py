@@ -140,10 +140,7 @@ class LoggedWork:
     def after_staging(self, k: int, n: int) -> None:
         w = self._work
         lo, hi = w.share(w.lines, k, n)
-        hashes = b"".join(
-            leafcols.record_hashes(w.v, w.p, a, min(hi, a + w.size), self._batch)
-            for a in range(lo, hi, w.size)
-        )
+        hashes = leafcols.record_hashes(w.v, w.p, lo, hi, self._batch)
         start = self._first + int(np.count_nonzero(w.p.new_rows < lo))
         roots = block_roots(start, hashes)
         first = min(roots, default=0)
