@@ -8,6 +8,7 @@ import datetime as dt
 import random
 import stat
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Connection, Engine, delete, select, text, update
@@ -19,6 +20,8 @@ from socialcredit.integrity import (
     append_leaves,
     audit,
     consistency_proof,
+    head_before,
+    head_before_day,
     inclusion_proof,
     leaf_payload,
     maybe_sign_head,
@@ -302,3 +305,21 @@ def test_dialect_specific_sql_left_no_lock_held(engine: Engine) -> None:
         append_leaves(conn, "test", [2], [b"y"], at=NOW)
         assert conn.execute(text("SELECT count(*) FROM log_leaves")).scalar_one() == 2
         assert tree_size(conn) == 2
+
+
+def test_a_months_last_head_is_cut_at_midnight_in_the_registrys_zone(
+    engine: Engine, tmp_path: Path
+) -> None:
+    key = load_or_create_key(tmp_path / "log.pem", "test.invalid/log")
+    shanghai = ZoneInfo("Asia/Shanghai")
+    september = dt.datetime(2026, 9, 30, 23, 59, tzinfo=shanghai)  # 15:59 UTC
+    october = dt.datetime(2026, 10, 1, 0, 1, tzinfo=shanghai)  # 16:01 UTC on 30 September
+    for n, at in enumerate((september, october)):
+        with engine.begin() as conn:
+            append_leaves(conn, "test", [n], _payloads(n, 1), at=at)
+            sign_head(conn, key, at)
+    with engine.connect() as conn:
+        last_of_september = head_before_day(conn, dt.date(2026, 10, 1), shanghai)
+        at_utc_midnight = head_before(conn, dt.datetime(2026, 10, 1))
+    assert last_of_september is not None and last_of_september.size == 1
+    assert at_utc_midnight is not None and at_utc_midnight.size == 2  # what the cut was

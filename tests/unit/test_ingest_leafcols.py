@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pyarrow as pa
 
 from socialcredit.integrity import leaf_hashes, leaf_payloads
-from socialcredit.registry.ingest.leafcols import TEXT, hash_payloads, payload_list, record_payloads
+from socialcredit.integrity.leaves import _decimal
+from socialcredit.registry.ingest.leafcols import (
+    TEXT,
+    _money,
+    hash_payloads,
+    payload_list,
+    record_payloads,
+)
 
 ODD = ["plain", 'quote " in', "back\\slash", "tab\tand\nnewline", "ctl\x01\x1f", "王伟", "", None]
 
@@ -54,3 +63,20 @@ def test_payloads_match_where_no_column_has_a_null_the_quotes_in_the_literals() 
     for k, f in enumerate(TEXT):
         fields[f] = pa.array([ODD[(i + k) % 7] or "x" for i in range(40)], pa.string())
     assert list(payload_list(fields)) == _python(fields)
+
+
+def test_amounts_are_written_as_the_decimal_read_back_is() -> None:
+    given = ["", "0", "00", "7", "007.5", "0.5", "0.05", "12.3", "12.30", "100", "9" * 18, None]
+    want = [None if a is None else _decimal(Decimal(a)) if a else a for a in given]
+    assert _money(pa.array(given, pa.string())).to_pylist() == want
+    assert _money(pa.array(["12", "3.4", None], pa.string())).to_pylist() == ["12.00", "3.40", None]
+
+
+def test_payloads_match_where_a_column_holds_one_value_or_none_at_all() -> None:
+    fields = _fields(30)
+    fields["evidence_ref"] = pa.nulls(30, pa.string())
+    fields["extension_years"] = np.full(30, 2, dtype=np.int64)
+    fields["id"] = np.full(30, 10**12, dtype=np.int64)
+    assert list(payload_list(fields)) == _python(fields)
+    one = _fields(1)
+    assert list(payload_list(one)) == _python(one)

@@ -17,6 +17,7 @@ from socialcredit.integrity.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from socialcredit.integrity.store import STORED_LEVEL, TILE, block_roots
 
 # The test leaves of RFC 6962's reference implementation (certificate-transparency-go,
 # transparency-dev/merkle testdata), and the roots of their prefixes D[0:1] .. D[0:8].
@@ -195,3 +196,16 @@ def test_appending_in_batches_gives_the_tree_of_appending_at_once(batches: list[
     whole = _tree(n)
     assert t.levels == whole.levels
     assert t.root() == whole.root()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 700), st.integers(0, 900))
+def test_block_roots_are_the_trees_stored_level_nodes_wherever_the_leaves_start(
+    start: int, n: int
+) -> None:
+    tree = _tree(start + n)
+    hashes = bytes(tree.levels[0][start * 32 :])
+    got = block_roots(start, hashes)
+    whole = list(range(-(-start // TILE), (start + n) // TILE))
+    assert sorted(got) == whole
+    assert all(got[b] == tree.node(STORED_LEVEL, b) for b in whole)

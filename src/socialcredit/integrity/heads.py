@@ -80,6 +80,13 @@ def head_before(conn: Connection, until: dt.datetime) -> Head | None:
     return None if row is None else _head(row)
 
 
+def head_before_day(conn: Connection, day: dt.date, zone: dt.tzinfo) -> Head | None:
+    """The largest head signed before ``day`` began in ``zone`` (the registry's: a month's
+    heads are cut at midnight there, as its days are, not at midnight UTC)."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    return head_before(conn, start.astimezone(dt.UTC).replace(tzinfo=None))
+
+
 def all_heads(conn: Connection) -> list[Head]:
     return [_head(r) for r in conn.execute(select(log_heads).order_by(log_heads.c.id))]
 

@@ -51,6 +51,18 @@ def parent_level(level: bytes) -> bytes:
     )
 
 
+def subtree_roots(hashes: bytes, level: int) -> bytes:
+    """The roots of consecutive perfect subtrees of ``2**level`` leaves, concatenated, given
+    their leaf hashes concatenated (a whole number of subtrees)."""
+    if len(hashes) % (HASH_SIZE << level):
+        raise ValueError(
+            f"{len(hashes) // HASH_SIZE} leaves are not whole subtrees of {1 << level}"
+        )
+    for _ in range(level):
+        hashes = parent_level(hashes)
+    return hashes
+
+
 def perfect_root(hashes: bytes) -> bytes:
     """The root of a perfect subtree given its leaf-level hashes concatenated (2**k of them)."""
     level = hashes

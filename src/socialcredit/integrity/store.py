@@ -16,7 +16,7 @@ Leaf hashes live 256 to a row in ``log_tiles``; what each leaf stands for lives 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
@@ -25,7 +25,7 @@ from socialcredit.errors import InvalidInput
 from socialcredit.integrity import merkle
 from socialcredit.integrity.leaves import TableRows, range_payload, range_ref
 from socialcredit.store.sql_ingest import is_pg
-from socialcredit.store.tables_integrity import log_leaves, log_nodes, log_tiles
+from socialcredit.store.tables_integrity import log_leaves, log_tiles
 
 STORED_LEVEL = 8
 LOG_LOCK_KEY = 0x5C_10_67_EE  # pg_advisory_xact_lock key serialising appends and heads
@@ -118,9 +118,11 @@ def _as_int(r: str | int) -> int | None:
 def _runs(first: int, refs: Sequence[str | int]) -> list[tuple[int, int, str, int | None]]:
     """(first leaf, count, ref text, ref number) for each run of consecutive integer refs."""
     n = len(refs)
+    if isinstance(refs, range) and refs.step == 1 and n:
+        return [(first, n, str(refs[0]), refs[0])]  # a bulk batch's ids
     a = _as_int(refs[0]) if n else None
     if a is not None and isinstance(refs[0], int) and list(refs) == list(range(a, a + n)):
-        return [(first, n, str(a), a)]  # a bulk batch: checked at C speed
+        return [(first, n, str(a), a)]  # consecutive ids in a list: checked at C speed
     out: list[tuple[int, int, str, int | None]] = []
     start = 0
     while start < n:
@@ -134,6 +136,19 @@ def _runs(first: int, refs: Sequence[str | int]) -> list[tuple[int, int, str, in
     return out
 
 
+def block_roots(start: int, hashes: bytes) -> dict[int, bytes]:
+    """The stored-level subtree roots (``2**STORED_LEVEL`` leaves each) of the whole aligned
+    blocks inside leaves ``start ..`` whose hashes are ``hashes``, by block index: what a
+    worker that hashed part of a batch can work out ahead for :func:`append_hashes`."""
+    n = len(hashes) // H
+    b0, b1 = -(-start // TILE), (start + n) // TILE
+    if b1 <= b0:
+        return {}
+    lo = (b0 * TILE - start) * H
+    roots = merkle.subtree_roots(hashes[lo : lo + (b1 - b0) * TILE * H], STORED_LEVEL)
+    return {b0 + j: roots[j * H : (j + 1) * H] for j in range(b1 - b0)}
+
+
 def append_hashes(
     conn: Connection,
     kind: str,
@@ -141,9 +156,14 @@ def append_hashes(
     hashes: Sequence[bytes] | bytes,
     *,
     at: dt.datetime | None = None,
+    roots: tuple[int, Mapping[int, bytes]] | None = None,
 ) -> range:
     """:func:`append_leaves` with the leaf hashes already computed (e.g. by the forked
-    workers that build a bulk batch), as a list or concatenated in one ``bytes``."""
+    workers that build a bulk batch), as a list or concatenated in one ``bytes``.
+
+    ``roots`` is ``(start, by block)``: :func:`block_roots` of these hashes had they been
+    appended from leaf ``start``. They are used only if the log is ``start`` leaves long,
+    so the blocks the append completes are hashed once, where the leaves were."""
     if isinstance(hashes, bytes):
         if len(hashes) % H:
             raise ValueError(f"{len(hashes)} bytes is not a whole number of leaf hashes")
@@ -164,7 +184,8 @@ def append_hashes(
     for i in range(0, len(runs), 10_000):
         conn.execute(insert(log_leaves), runs[i : i + 10_000])
     _write_tiles(conn, n0, new)
-    store_subtrees(conn, n0, n0 + n, new)
+    known = roots[1] if roots is not None and roots[0] == n0 else {}
+    store_subtrees(conn, n0, n0 + n, new, known)
     return range(n0, n0 + n)
 
 
@@ -177,37 +198,62 @@ def _write_tiles(conn: Connection, n0: int, new: bytes) -> None:
         conn.execute(delete(log_tiles).where(log_tiles.c.idx == first))
         new = bytes(old) + new
     step = TILE * H
-    rows = [
-        {"idx": first + k, "hashes": new[o : o + step]}
-        for k, o in enumerate(range(0, len(new), step))
-    ]
+    rows = [(first + k, new[o : o + step]) for k, o in enumerate(range(0, len(new), step))]
+    _insert_many(conn, "log_tiles (idx, hashes)", rows)  # tables_integrity.log_tiles
+
+
+def _insert_many(conn: Connection, into: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows inserted by the driver, a few thousand a call: a bulk batch writes thousands of
+    tiles and subtrees, and SQLAlchemy's processing of each row's parameters cost as much as
+    the inserts did."""
+    if not rows:
+        return
+    marks = ", ".join("?" * len(rows[0]))
+    sql = f"INSERT INTO {into} VALUES ({marks})"
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
     for i in range(0, len(rows), 5_000):
-        conn.execute(insert(log_tiles), rows[i : i + 5_000])
+        conn.exec_driver_sql(sql, list(rows[i : i + 5_000]))
 
 
-def store_subtrees(conn: Connection, n0: int, n1: int, new: bytes | None = None) -> int:
+def store_subtrees(
+    conn: Connection,
+    n0: int,
+    n1: int,
+    new: bytes | None = None,
+    known: Mapping[int, bytes] | None = None,
+) -> int:
     """Store the subtrees of ``2**STORED_LEVEL`` leaves or more that leaves ``n0 .. n1-1``
-    complete. ``new`` holds those leaves' hashes if the caller has them (else they are read).
+    complete. ``new`` holds those leaves' hashes if the caller has them (else they are read);
+    ``known`` the roots of some of the blocks, by block index (:func:`block_roots`).
     Returns the number of rows written."""
     s = STORED_LEVEL
     first, end = n0 >> s, n1 >> s  # blocks of 2**s leaves completed: [first, end)
     if end <= first:
         return 0
+    known = known or {}
     lo_leaf = first << s
     if new is None:
         buf = leaf_bytes(conn, lo_leaf, end << s)
     else:
         buf = (leaf_bytes(conn, lo_leaf, n0) if lo_leaf < n0 else b"") + new
-    cur = buf[: ((end - first) << s) * H]
-    for _ in range(s):
-        cur = merkle.parent_level(cur)
-    rows: list[dict[str, object]] = []
+    parts: list[bytes] = []
+    b = first
+    while b < end:  # each run of blocks without a known root hashed in one go
+        if b in known:
+            parts.append(known[b])
+            b += 1
+            continue
+        e = b + 1
+        while e < end and e not in known:
+            e += 1
+        parts.append(merkle.subtree_roots(buf[((b - first) << s) * H : ((e - first) << s) * H], s))
+        b = e
+    cur = b"".join(parts)
+    rows: list[tuple[int, int, bytes]] = []
     level, lo, hi = s, first, end
     while True:
-        rows.extend(
-            {"level": level, "idx": lo + j, "hash": cur[j * H : (j + 1) * H]}
-            for j in range(hi - lo)
-        )
+        rows.extend((level, lo + j, cur[j * H : (j + 1) * H]) for j in range(hi - lo))
         plo, phi = lo >> 1, hi >> 1
         if phi <= plo:
             break
@@ -216,8 +262,7 @@ def store_subtrees(conn: Connection, n0: int, n1: int, new: bytes | None = None)
             lo -= 1
         cur = merkle.parent_level(cur[: (2 * phi - lo) * H])
         level, lo, hi = level + 1, plo, phi
-    for i in range(0, len(rows), 10_000):
-        conn.execute(insert(log_nodes), rows[i : i + 10_000])
+    _insert_many(conn, "log_nodes (level, idx, hash)", rows)  # tables_integrity.log_nodes
     return len(rows)
 
 

@@ -354,6 +354,7 @@ class SqlIngest:
                     self._append(ev, EVENT_COLS, "record_events", batch_id)
             self._rebuild(rebuild)  # the workers bind the subjects meanwhile
             staging.copy_subjects(self._c, stamp(created_at))
+            staging.finish()
         finally:
             restore()
             staging.close()

@@ -15,8 +15,9 @@ Scratch lives beside the database (``<db>.stage/``), not in the system temporary
 behind, so every staging first removes the directories of processes that are gone
 (:func:`clean_stale`).
 
-A worker reports ``R`` (records staged), ``S`` (subjects staged) or ``E`` and a traceback on
-a pipe; an error or a worker that dies becomes a :class:`StagingError` in the parent, which
+A worker reports ``R`` (records staged), ``S`` (subjects staged), ``D`` (done: the work's
+:meth:`~AfterStaging.after_staging`, if it has one, has run) or ``E`` and a traceback on a
+pipe; an error or a worker that dies becomes a :class:`StagingError` in the parent, which
 rolls the batch back like any other failure. Workers end with ``os._exit`` and never touch
 the parent's connection.
 """
@@ -38,6 +39,7 @@ from socialcredit.store.ports import EventColumns, RecordColumns, SubjectColumns
 
 PREFIX = "socialcredit-stage-"
 STAGE_MIN_ROWS = 50_000  # below this, forking costs more than it saves
+AFTER_NICE = 3  # niceness a worker adds for AfterStaging work: the parent comes first
 ATTACHED = "socialcredit_staged"  # Connection.info key: staging aliases to detach at checkin
 
 
@@ -52,6 +54,15 @@ class StagedWork(Protocol):
     def records(self, k: int, n: int) -> Iterator[RecordColumns]: ...
 
     def subjects(self, k: int, n: int) -> SubjectColumns: ...
+
+
+@runtime_checkable
+class AfterStaging(Protocol):
+    """A :class:`StagedWork` with more to do in each worker once its rows are staged (the
+    transparency log's leaf hashes): it runs while the parent copies the rows in and
+    rebuilds indexes, and :meth:`Staging.finish` waits for it."""
+
+    def after_staging(self, k: int, n: int) -> None: ...
 
 
 @runtime_checkable
@@ -108,6 +119,12 @@ def _stage(
     os.write(out, b"R")
     _stage_file(paths[1], "subjects", SubjectColumns.COLUMNS, [work.subjects(k, n)], insert)
     os.write(out, b"S")
+    if isinstance(work, AfterStaging):
+        # The parent is rebuilding indexes now, the batch's longest step; yield to it
+        # (on two cores the workers take turns on the one it leaves idle).
+        os.nice(AFTER_NICE)
+        work.after_staging(k, n)
+    os.write(out, b"D")
 
 
 def _detach(dbapi_conn: Any, record: Any) -> None:
@@ -192,7 +209,8 @@ class Staging:
             self._pipes.append(r)
 
     def wait(self, k: int, what: bytes) -> None:
-        """Block until worker ``k`` reports ``what`` (R or S); raise what it reports instead."""
+        """Block until worker ``k`` reports ``what`` (R, S or D); raise what it reports
+        instead."""
         got = os.read(self._pipes[k], 1)
         if got == what:
             return
@@ -239,6 +257,11 @@ class Staging:
                 f"SELECT {names}, ? FROM {alias}.{table} ORDER BY rowid",
                 (value,),
             )
+
+    def finish(self) -> None:
+        """Wait for every worker to be done (after the subjects are copied)."""
+        for k in range(len(self.paths)):
+            self.wait(k, b"D")
 
     def close(self) -> None:
         for fd in self._pipes:

@@ -146,7 +146,11 @@ def _ingest(
             staged = False
             if isinstance(ingest, StagedIngest):
                 work = columns.Work(v, p, WRITE_CHUNK)
-                lw = LoggedWork(work, batch_id, Path(scratch)) if conn is not None else work
+                lw = (
+                    LoggedWork(work, batch_id, Path(scratch), leaves.first_record_leaf(conn))
+                    if conn is not None
+                    else work
+                )
                 events = work.events()
                 if conn is not None:
                     events = logged_events(events, leaves)
