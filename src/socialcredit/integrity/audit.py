@@ -5,9 +5,9 @@ The rows stay because the subject's file and the staff pages read them; their pr
 the log's (issue 13): ``log verify`` recomputes each entry's leaf from its row and names an
 entry edited or deleted, and signed heads and witnesses catch entries cut off the end or a
 history rewritten and re-signed, which the old hash chain in ``prev_hash``/``hash`` could not
-(recomputing every later hash, or cutting the end, left it "intact"). Those two columns are
-still filled, as the schema requires, but nothing checks them: :func:`verify` is
-``log verify``, and the chain's ``SEQ:HASH`` heads are refused with a clear message.
+(recomputing every later hash, or cutting the end, left it "intact"); migration 0010 dropped
+those columns. :func:`verify` is ``log verify``, and the chain's ``SEQ:HASH`` heads are
+refused with a clear message.
 
 Appends are serialised: on SQLite every writing transaction holds the write lock (BEGIN
 IMMEDIATE); on PostgreSQL :func:`append` takes a transaction-level advisory lock (then the
@@ -17,7 +17,6 @@ log's, in that order, as everywhere).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from typing import Any
 
@@ -29,7 +28,6 @@ from socialcredit.integrity.verify import LogVerdict, verify_stored
 from socialcredit.settings import Settings
 from socialcredit.store.tables_dueprocess import audit_log
 
-GENESIS = "0" * 64
 AUDIT_LOCK_KEY = 0x5C_A0_D1_7E
 
 
@@ -37,23 +35,6 @@ def canonical(details: dict[str, Any]) -> str:
     return json.dumps(
         details, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
     )
-
-
-def entry_hash(
-    prev: str,
-    seq: int,
-    at: str,
-    actor: str,
-    action: str,
-    subject_id: str | None,
-    target: str | None,
-    details: str,
-) -> str:
-    h = hashlib.sha256()
-    for part in (prev, str(seq), at, actor, action, subject_id or "", target or "", details):
-        h.update(part.encode("utf-8"))
-        h.update(b"\x1f")
-    return h.hexdigest()
 
 
 def append(
@@ -70,9 +51,8 @@ def append(
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY})")
     c = audit_log.c
-    last = conn.execute(select(c.seq, c.hash).order_by(c.seq.desc()).limit(1)).first()
-    seq = 1 if last is None else int(last.seq) + 1
-    prev = GENESIS if last is None else str(last.hash)
+    last = conn.execute(select(c.seq).order_by(c.seq.desc()).limit(1)).scalar()
+    seq = 1 if last is None else int(last) + 1
     at = now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
     body = canonical(details or {})
     conn.execute(
@@ -84,8 +64,6 @@ def append(
             subject_id=subject_id,
             target=target,
             details=body,
-            prev_hash=prev,
-            hash=entry_hash(prev, seq, at, actor, action, subject_id, target, body),
         )
     )
     log_rows(conn, "audit", [seq])

@@ -11,7 +11,8 @@
   by authorities get their notices from there, in a transaction of their own).
 - ``access_codes`` and ``access_sessions``: one-time codes sent to a subject's registered
   contact and the short sessions they open (both stored hashed only).
-- ``audit_log``: append-only, hash-chained: ``hash = sha256(prev_hash || canonical entry)``.
+- ``audit_log``: append-only, one row per act, each a leaf of the transparency log (its old
+  hash chain, ``prev_hash``/``hash``, was dropped by migration 0010).
 """
 
 from __future__ import annotations
@@ -140,14 +141,12 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3, ... no gaps
-    Column("at", String(32), nullable=False),  # ISO UTC text: hashed exactly as stored
+    Column("at", String(32), nullable=False),  # ISO UTC text: logged exactly as stored
     Column("actor", String(128), nullable=False),
     Column("action", String(64), nullable=False),
     Column("subject_id", String(18), nullable=True),
     Column("target", Text, nullable=True),
-    Column("details", Text, nullable=False),  # canonical JSON text: hashed exactly as stored
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON text: logged exactly as stored
     Index("ix_audit_log_subject_id", "subject_id"),
 )
 
