@@ -1,8 +1,8 @@
 """The audit log's hash chain (``prev_hash``, ``hash``) dropped: the transparency log, which
 holds every audit entry as a leaf, protects them (issue 13), and nothing read the chain.
 
-On the due-process branch, after 0008 (re-link after 0009 as the chain of revisions
-needs); it writes to the log, so it needs the log's tables (integrity, 0006).
+After 0009 (0008's due-process tables, then the batch problems); it writes to the log, so
+it needs the log's tables (integrity, 0006).
 
 An audit entry's leaf commits to its whole row, so dropping two columns changes what
 ``log verify`` recomputes for every entry: each is logged again as it now stands, a row being
@@ -12,7 +12,7 @@ columns the table really has. A downgrade puts the chain back (recomputed, as it
 written) and logs the entries again with it.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = "0006"
 
