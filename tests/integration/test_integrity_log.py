@@ -323,3 +323,16 @@ def test_a_months_last_head_is_cut_at_midnight_in_the_registrys_zone(
         at_utc_midnight = head_before(conn, dt.datetime(2026, 10, 1))
     assert last_of_september is not None and last_of_september.size == 1
     assert at_utc_midnight is not None and at_utc_midnight.size == 2  # what the cut was
+    # The report's monthly heads use the same cut (reports/figures.py).
+    from socialcredit.reports.figures import log_heads as report_heads
+    from socialcredit.reports.period import EPOCH, Period
+
+    def day(d: dt.date) -> int:
+        return (d - EPOCH).days
+
+    period = Period(2026, day(dt.date(2026, 9, 1)), day(dt.date(2026, 10, 31)), dt.timedelta(0))
+    with engine.connect() as conn:
+        heads = report_heads(conn, period, shanghai)
+    sizes = {m["month"]: m["head"]["size"] for m in heads["monthly_heads"]}
+    assert sizes == {"2026-09": 1, "2026-10": 2}
+    assert heads["last_head"]["size"] == 2

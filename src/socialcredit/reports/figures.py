@@ -42,7 +42,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from socialcredit.integrity import Head, head_before
+from socialcredit.integrity import Head, head_before_day
 from socialcredit.reports.due_process import cases, notices
 from socialcredit.reports.listings import listings, paid
 from socialcredit.reports.parts import Part, add_tables, add_totals, parts
@@ -64,21 +64,23 @@ def _head(h: Head | None) -> dict[str, Any] | None:
     return None if h is None else h.to_dict()
 
 
-def log_heads(conn: Connection, p: Period) -> dict[str, Any]:
+def log_heads(conn: Connection, p: Period, zone: dt.tzinfo) -> dict[str, Any]:
     """The transparency log's last signed head of the period (of the year, when complete)
-    and of each month: what anyone can hold the registry to (``log monitor``, proofs)."""
+    and of each month: what anyone can hold the registry to (``log monitor``, proofs).
+    Months end at midnight in the registry's zone, as its days do (a head signed at 00:01
+    in Beijing on 1 October is the new month's, though it is still 30 September in UTC)."""
     first = EPOCH + dt.timedelta(days=p.first)
     last = EPOCH + dt.timedelta(days=p.last)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+    end = last + dt.timedelta(days=1)
     months = []
     m = dt.date(first.year, first.month, 1)
     while m <= last:
         nxt = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-        cut = dt.datetime.combine(min(nxt, last + dt.timedelta(days=1)), dt.time())
-        months.append({"month": f"{m:%Y-%m}", "head": _head(head_before(conn, cut))})
+        cut = min(nxt, end)
+        months.append({"month": f"{m:%Y-%m}", "head": _head(head_before_day(conn, cut, zone))})
         m = nxt
     return {
-        "last_head": _head(head_before(conn, end)),
+        "last_head": _head(head_before_day(conn, end, zone)),
         "monthly_heads": months,
         "key": "/v1/log/key",
     }
@@ -127,7 +129,7 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
             cas, cas_totals = cases(conn, p, notes)
             notc, notc_totals = notices(conn, p, notes)
             sc_month, sc_region, sc_totals = scores(conn, p, reg, notes)
-            log = log_heads(conn, p)
+            log = log_heads(conn, p, reg.tz)
     tables = [head, by_sector, by_cat, by_auth, lst, pay, cas, notc, sc_month, sc_region]
     blocked_totals = {
         "flight": sum(r[1] for r in head.rows),
