@@ -24,7 +24,8 @@ from socialcredit.domain.records import Authority, EventType, Record, RecordEven
 from socialcredit.store import tables as t
 from socialcredit.store.codec import record_from_json, record_from_mapping
 from socialcredit.store.ports import Subject
-from socialcredit.store.sql_ingest import SqlIngest, copy_rows, is_pg, stamp
+from socialcredit.store.sql_bulk import copy_rows, is_pg, stamp
+from socialcredit.store.sql_ingest import SqlIngest
 
 CHUNK = 100_000
 
