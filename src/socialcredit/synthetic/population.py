@@ -1,9 +1,9 @@
 """Synthetic subjects: individuals with GB 11643 resident IDs, enterprises with GB 32100 codes.
 
 Everything is drawn from one ``numpy.random.Generator`` seeded by the caller, in a fixed
-order, and assembled column-wise: identifiers as an (n, 18) byte matrix turned into an Arrow
-string array without a Python loop; names by indexing pools precomputed once from Faker's
-zh_CN provider data (calling Faker per row would cost minutes at national scale).
+order, and assembled column-wise: identifiers by ``codes`` (an (n, 18) byte matrix turned into
+an Arrow string array without a Python loop); names by indexing pools precomputed once from
+Faker's zh_CN provider data (calling Faker per row would cost minutes at national scale).
 
 Age structure: five-year bands of China's population projected to the mid-2020s from the 2020
 census and the NBS birth counts since 2017 (so minors are about 18%, those 60 and over about
@@ -21,8 +21,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.domain.identity import USCC_ALPHABET
 from socialcredit.registry import Regions, load_regions
+from socialcredit.synthetic.codes import (
+    ENTERPRISE_TYPES,
+    credit_codes,
+    resident_ids,
+    unique_keys,
+)
 from socialcredit.synthetic.names import (
     COMPANY_SUFFIXES,
     COOPS,
@@ -34,7 +39,6 @@ from socialcredit.synthetic.names import (
 )
 
 Progress = Callable[[str, int, int], None]
-I64 = npt.NDArray[np.int64]
 
 EPOCH = dt.date(1970, 1, 1)
 # (age from, age to exclusive, share in %)
@@ -48,16 +52,6 @@ MALE_SHARE = 0.512
 NO_EMAIL_PERSON = 0.30  # exercises the "no contact address" path of notices
 NO_EMAIL_ENTERPRISE = 0.08
 LEGAL_REP_MIN_AGE = 22
-
-RIC_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-RIC_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
-USCC_BYTES = np.frombuffer(USCC_ALPHABET.encode("ascii"), dtype=np.uint8)
-USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)
-ORG_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-# Entity types under registration authority 9 (market regulation): 1 enterprise,
-# 2 individual business, 3 farmers' cooperative.
-ENTERPRISE_TYPES = ((b"91", 0.88), (b"92", 0.08), (b"93", 0.04))
-NEW_STYLE_ORG_SHARE = 0.7  # codes issued since 2015 carry an organisation code "MA......"
 
 SUBJECT_SCHEMA = pa.schema(
     [
@@ -97,26 +91,6 @@ class Population:
 
     def __len__(self) -> int:
         return self.individuals + self.enterprises
-
-
-def _ascii_strings(matrix: npt.NDArray[np.uint8]) -> pa.Array:
-    """An (n, k) matrix of ASCII bytes -> an Arrow string array of n strings of length k."""
-    n, k = matrix.shape
-    offsets = np.arange(0, (n + 1) * k, k, dtype=np.int32 if n * k < 2**31 else np.int64)
-    data = np.ascontiguousarray(matrix).tobytes()
-    typ = pa.string() if offsets.dtype == np.int32 else pa.large_string()
-    arr = pa.Array.from_buffers(typ, n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    return arr.cast(pa.string()) if typ != pa.string() else arr
-
-
-def _digits(values: I64, width: int) -> npt.NDArray[np.int64]:
-    """Decimal digits of non-negative ints as an (n, width) matrix, most significant first."""
-    out = np.empty((len(values), width), dtype=np.int64)
-    v = values.copy()
-    for i in range(width - 1, -1, -1):
-        out[:, i] = v % 10
-        v //= 10
-    return out
 
 
 def _join(*parts: pa.Array | str) -> pa.Array:
@@ -170,41 +144,6 @@ def _pick_regions(
     return out
 
 
-def _repeat_rows(key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Rows whose key repeats an earlier row's, in row order (the first occurrence is kept).
-
-    A plain sort and a binary search into the few repeated values: ``np.unique`` and
-    ``argsort`` on ten million keys cost seconds, this costs a fraction of one.
-    """
-    sk = np.sort(key)
-    same = sk[1:] == sk[:-1]
-    if not same.any():
-        return np.empty(0, dtype=np.int64)
-    values = np.sort(np.array(sorted(set(sk[1:][same].tolist())), dtype=np.int64))
-    pos = np.minimum(np.searchsorted(values, key), len(values) - 1)
-    rows = np.flatnonzero(values[pos] == key)
-    seen: set[int] = set()
-    out = []
-    for r, k in zip(rows.tolist(), key[rows].tolist(), strict=True):
-        if k in seen:
-            out.append(r)
-        seen.add(k)
-    return np.array(out, dtype=np.int64)
-
-
-def _unique_keys(
-    rng: np.random.Generator, prefix: npt.NDArray[np.int64], male: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.int64]:
-    """17-digit keys: prefix + a sequence code (odd for men), redrawing the rare repeats."""
-    key = prefix + 2 * rng.integers(0, 500, size=len(prefix)) + male
-    for _ in range(100):
-        dup = _repeat_rows(key)
-        if len(dup) == 0:
-            return key
-        key[dup] = prefix[dup] + 2 * rng.integers(0, 500, size=len(dup)) + male[dup]
-    raise RuntimeError("could not make resident IDs unique")  # pragma: no cover
-
-
 def _individuals(
     rng: np.random.Generator, n: int, on: dt.date, tick: Callable[[int], None]
 ) -> tuple[dict[str, pa.Array], npt.NDArray[np.int64]]:
@@ -218,20 +157,9 @@ def _individuals(
     region = _pick_regions(rng, regions, year_lut[days - first])
     tick(2)
     male = rng.random(n) < MALE_SHARE
-    key = _unique_keys(rng, region * 10**11 + ymd * 1000, male)
+    key = unique_keys(rng, region * 10**11 + ymd * 1000, male)
     tick(3)
-    # Every key has exactly 17 digits (region codes start at 11), so Arrow's integer to
-    # string cast lays the 17 ASCII digits of each ID out back to back.
-    text = pc.cast(pa.array(key), pa.string())
-    digits = np.frombuffer(text.buffers()[2], dtype=np.uint8, count=17 * n).reshape(n, 17)
-    total = np.zeros(n, dtype=np.int32)
-    for i in range(17):
-        total += (digits[:, i].astype(np.int32) - 48) * int(RIC_WEIGHTS[i])
-    matrix = np.empty((n, 18), dtype=np.uint8)
-    matrix[:, :17] = digits
-    matrix[:, 17] = RIC_CHECK[total % 11]
-    ids = _ascii_strings(matrix)
-    del digits, matrix, text
+    ids = resident_ids(key)
     tick(4)
     surname_idx = rng.choice(len(pools.surnames), size=n, p=pools.surname_p)
     surname = pools.surnames.take(pa.array(surname_idx))
@@ -282,30 +210,7 @@ def _enterprises(
     tshare = np.array([p for _, p in ENTERPRISE_TYPES])
     etype = rng.choice(len(ENTERPRISE_TYPES), size=n, p=tshare / tshare.sum())
     tick(1)
-    head = np.array([list(t) for t, _ in ENTERPRISE_TYPES], dtype=np.uint8)[etype]
-    rdig = (_digits(region, 6) + 48).astype(np.uint8)
-    body = _org_bodies(rng, n)
-    for _ in range(100):  # organisation codes must not repeat within a region
-        dup = _repeat_rows(region * 36**8 + _base36(body))
-        if len(dup) == 0:
-            break
-        body[dup] = _org_bodies(rng, len(dup))
-    else:  # pragma: no cover
-        raise RuntimeError("could not make credit codes unique")
-    # GB 11714: letters count 10..35, digits their value; check 11 - sum mod 11 (10 -> X).
-    bval = np.where(body >= 65, body.astype(np.int64) - 55, body.astype(np.int64) - 48)
-    c9 = (11 - (bval @ ORG_WEIGHTS) % 11) % 11
-    org_check = np.where(c9 == 10, ord("X"), c9 + 48).astype(np.uint8)
-    matrix = np.empty((n, 18), dtype=np.uint8)
-    matrix[:, 0:2] = head
-    matrix[:, 2:8] = rdig
-    matrix[:, 8:16] = body
-    matrix[:, 16] = org_check
-    lut = np.full(256, -1, dtype=np.int64)
-    lut[USCC_BYTES] = np.arange(len(USCC_BYTES))
-    total = lut[matrix[:, :17]] @ USCC_WEIGHTS
-    matrix[:, 17] = USCC_BYTES[(31 - total % 31) % 31]
-    ids = _ascii_strings(matrix)
+    ids = credit_codes(rng, region, etype)
     tick(2)
     place = pa.array(regions.place).take(pa.array(ridx))
     brand = pools.brands.take(pa.array(rng.integers(0, len(pools.brands), n)))
@@ -342,25 +247,6 @@ def _enterprises(
         "contact_email": email,
         "legal_representative_id": rep,
     }, rep_rows
-
-
-def _base36(chars: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-    value = np.zeros(len(chars), dtype=np.int64)
-    for i in range(chars.shape[1]):
-        c = chars[:, i].astype(np.int64)
-        value = value * 36 + np.where(c >= 65, c - 55, c - 48)
-    return value
-
-
-def _org_bodies(rng: np.random.Generator, n: int) -> npt.NDArray[np.uint8]:
-    """Eight body characters of organisation codes: 'MA' + 6 symbols, or 8 legacy digits."""
-    body = np.empty((n, 8), dtype=np.uint8)
-    new = rng.random(n) < NEW_STYLE_ORG_SHARE
-    body[:, :] = USCC_BYTES[rng.integers(0, 10, (n, 8))]
-    body[new, 0] = ord("M")
-    body[new, 1] = ord("A")
-    body[new, 2:] = USCC_BYTES[rng.integers(0, len(USCC_BYTES), (int(new.sum()), 6))]
-    return body
 
 
 def generate_population(
