@@ -105,8 +105,9 @@ def credit_codes(rng: np.random.Generator, regions: np.ndarray, n: int) -> pa.Ar
     return _digits_to_strings(alphabet[vals])
 
 
-def make_table(n: int, seed: int = 2026) -> pa.Table:
-    """``n`` valid 'listed' lines for the reference authorities and rule pack."""
+def make_table(n: int, seed: int = 2026, year: int = 2026) -> pa.Table:
+    """``n`` valid 'listed' lines for the reference authorities and rule pack, case numbers
+    ``(year)执-0`` on (a registry's earlier years take earlier ``year``s, as courts number)."""
     rng = np.random.default_rng(seed)
     pack = load_rulepack()
     regions = region_codes()
@@ -140,7 +141,7 @@ def make_table(n: int, seed: int = 2026) -> pa.Table:
     basis = {c.id: c.legal_basis for c in pack.categories.values()}
     names = np.array(["王伟", "李娜", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强"])
     case = pc.binary_join_element_wise(
-        pa.array(["(2026)执"] * n), pc.cast(pa.array(np.arange(n)), pa.string()), "-"
+        pa.array([f"({year})执"] * n), pc.cast(pa.array(np.arange(n)), pa.string()), "-"
     )
     amount = pc.cast(pa.array(rng.integers(100, 10_000_000, n) / 100), pa.string())
     rep_name = pa.array([None] * n_per + ["法定代表人"] * n_ent, pa.string())

@@ -20,147 +20,26 @@ records each at least the table's size), and prints the ratio.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import glob
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from socialcredit.domain.identity import RIC_CHECK, RIC_WEIGHTS, USCC_ALPHABET
-from socialcredit.registry.authorities import reference_authorities, seed_reference_authorities
+from ingest import NO_PG, TARGET, TODAY, make_table  # a sibling: the synthetic batch writer
+from socialcredit.registry.authorities import seed_reference_authorities
 from socialcredit.registry.ingest import ingest_file
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.store import SqlUnitOfWork, make_engine, migrate
 
-TARGET = 100_000
-NO_PG = "no PostgreSQL server binaries: run scripts/ensure-services.sh"
-TODAY = dt.date(2026, 4, 1)
 MONTH = 1_200_000  # a national month of records (DOMAIN.md section 7)
 BASE_PART = 4_000_000  # records per batch when building a large registry (memory)
-
-
-def region_codes() -> np.ndarray:
-    """County codes in use in every year (no historical spans), from python-stdnum's table."""
-    text = resources.files("stdnum").joinpath("cn/loc.dat").read_text("utf-8")
-    codes: list[int] = []
-    province = ""
-    for line in text.splitlines():
-        if m := re.match(r"^(\d{2}) province=", line):
-            province = m.group(1)
-        elif m := re.match(r"^  (\d{4}) county=\"([^\"\[]*)\"$", line):
-            if province and not m.group(1).endswith("00"):
-                codes.append(int(province + m.group(1)))
-    return np.array(sorted(set(codes)), dtype=np.int64)
-
-
-def _digits_to_strings(m: np.ndarray) -> pa.Array:
-    """(n, 18) uint8 ASCII matrix -> string array, without a Python loop."""
-    n = m.shape[0]
-    offsets = np.arange(0, 18 * (n + 1), 18, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m.tobytes()))
-
-
-def resident_ids(rng: np.random.Generator, regions: np.ndarray, born: np.ndarray) -> pa.Array:
-    n = len(born)
-    region = regions[rng.integers(0, len(regions), n)]
-    ymd = born.astype("datetime64[D]")
-    y = ymd.astype("datetime64[Y]").astype(np.int64) + 1970
-    mo = ymd.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    d = (ymd - ymd.astype("datetime64[M]")).astype(np.int64) + 1
-    seq = rng.integers(0, 1000, n)
-    body = region * 10**11 + (y * 10000 + mo * 100 + d) * 1000 + seq
-    digits = np.zeros((n, 18), dtype=np.int64)
-    for k in range(16, -1, -1):
-        digits[:, k] = body % 10
-        body //= 10
-    check = np.frombuffer(RIC_CHECK.encode(), dtype=np.uint8)[
-        (digits[:, :17] * np.array(RIC_WEIGHTS)).sum(axis=1) % 11
-    ]
-    m = (digits + 48).astype(np.uint8)
-    m[:, 17] = check
-    return _digits_to_strings(m)
-
-
-def credit_codes(rng: np.random.Generator, regions: np.ndarray, n: int) -> pa.Array:
-    region = regions[rng.integers(0, len(regions), n)]
-    vals = np.zeros((n, 18), dtype=np.int64)
-    vals[:, 0], vals[:, 1] = 9, 1  # registered by market regulation, an enterprise
-    for k in range(7, 1, -1):
-        vals[:, k] = region % 10
-        region //= 10
-    vals[:, 8:17] = rng.integers(0, 10, (n, 9))
-    weights = np.array([pow(3, i, 31) for i in range(17)])
-    vals[:, 17] = (31 - (vals[:, :17] * weights).sum(axis=1) % 31) % 31
-    alphabet = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
-    return _digits_to_strings(alphabet[vals])
-
-
-def make_table(n: int, seed: int = 2026, year: int = 2026) -> pa.Table:
-    """``n`` valid 'listed' lines for the reference authorities and rule pack, case numbers
-    ``(year)执-0`` on (a registry's earlier years take earlier ``year``s, as courts number)."""
-    rng = np.random.default_rng(seed)
-    pack = load_rulepack()
-    regions = region_codes()
-    auths = [a for a in reference_authorities(pack) if a.categories]
-    person_pairs = [
-        (a.code, c)
-        for a in auths
-        for c in sorted(a.categories)
-        if "person" in pack.categories[c].subject_kinds
-    ]
-    ent_pairs = [
-        (a.code, c)
-        for a in auths
-        for c in sorted(a.categories)
-        if "enterprise" in pack.categories[c].subject_kinds
-    ]
-    n_ent = n // 20
-    n_per = n - n_ent
-    start = np.datetime64("2019-01-01")
-    decision = start + rng.integers(0, (np.datetime64(TODAY) - start).astype(int), n)
-    # People born 20 to 80 years before the decision: adults, born after 1880.
-    born = decision[:n_per] - rng.integers(20 * 366, 80 * 365, n_per).astype("timedelta64[D]")
-    person_ids = resident_ids(rng, regions, born)
-    ent_ids = credit_codes(rng, regions, n_ent)
-    rep_born = decision[n_per:] - rng.integers(25 * 366, 70 * 365, n_ent).astype("timedelta64[D]")
-    rep_ids = resident_ids(rng, regions, rep_born)
-    pp = rng.integers(0, len(person_pairs), n_per)
-    ep = rng.integers(0, len(ent_pairs), n_ent)
-    authority = [person_pairs[i][0] for i in pp] + [ent_pairs[i][0] for i in ep]
-    category = [person_pairs[i][1] for i in pp] + [ent_pairs[i][1] for i in ep]
-    basis = {c.id: c.legal_basis for c in pack.categories.values()}
-    names = np.array(["王伟", "李娜", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强"])
-    case = pc.binary_join_element_wise(
-        pa.array([f"({year})执"] * n), pc.cast(pa.array(np.arange(n)), pa.string()), "-"
-    )
-    amount = pc.cast(pa.array(rng.integers(100, 10_000_000, n) / 100), pa.string())
-    rep_name = pa.array([None] * n_per + ["法定代表人"] * n_ent, pa.string())
-    return pa.table(
-        {
-            "authority": pa.array(authority),
-            "case_number": case,
-            "category": pa.array(category),
-            "subject_id": pa.concat_arrays([person_ids, ent_ids]),
-            "subject_name": pa.array(names[rng.integers(0, len(names), n)]),
-            "decision_date": pc.strftime(pa.array(decision), format="%Y-%m-%d"),
-            "legal_basis": pa.array([basis[c] for c in category]),
-            "amount_owed": amount,
-            "legal_representative_id": pa.concat_arrays([pa.nulls(n_per, pa.string()), rep_ids]),
-            "legal_representative_name": rep_name,
-        }
-    )
 
 
 def fresh(url: str) -> Any:
