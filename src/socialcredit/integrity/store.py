@@ -24,7 +24,7 @@ from sqlalchemy import Connection, delete, insert, select
 from socialcredit.errors import InvalidInput
 from socialcredit.integrity import merkle
 from socialcredit.integrity.leaves import TableRows, range_payload, range_ref
-from socialcredit.store.sql_ingest import is_pg
+from socialcredit.store.sql_bulk import is_pg
 from socialcredit.store.tables_integrity import log_leaves, log_tiles
 
 STORED_LEVEL = 8

@@ -31,7 +31,7 @@ from socialcredit.store.ports import (
     SubjectColumns,
 )
 from socialcredit.store.sql_bulk import _raw, bulk_insert, copy_rows, stamp, values_insert
-from socialcredit.store.sql_bulk import is_pg as is_pg  # integrity.store imports it from here
+from socialcredit.store.sql_bulk import is_pg
 from socialcredit.store.sql_stage import StagedWork, Staging
 
 BULK_MIN_ROWS = 20_000  # below this, index maintenance is cheap enough to keep
