@@ -30,8 +30,7 @@ from socialcredit.store.ports import (
     StoredRecord,
     SubjectColumns,
 )
-from socialcredit.store.sql_bulk import _raw, bulk_insert, copy_rows, stamp, values_insert
-from socialcredit.store.sql_bulk import is_pg
+from socialcredit.store.sql_bulk import _raw, bulk_insert, copy_rows, is_pg, stamp, values_insert
 from socialcredit.store.sql_stage import StagedWork, Staging
 
 BULK_MIN_ROWS = 20_000  # below this, index maintenance is cheap enough to keep
