@@ -23,8 +23,10 @@ from socialcredit.integrity.leaves import (
     KIND_TABLES,
     RANGE_KINDS,
     TableRows,
+    columns_range_payload,
     leaf_payload,
     leaf_payloads,
+    range_ref,
 )
 from socialcredit.integrity.merkle import leaf_hashes, verify_consistency, verify_inclusion
 from socialcredit.integrity.note import Checkpoint, SigningKey, open_checkpoint
@@ -65,6 +67,7 @@ __all__ = [
     "append_hashes",
     "append_leaves",
     "block_roots",
+    "columns_range_payload",
     "consistency_proof",
     "inclusion_proof",
     "key_path",
@@ -82,6 +85,7 @@ __all__ = [
     "maybe_sign_head",
     "monitor",
     "open_checkpoint",
+    "range_ref",
     "root_at",
     "sign_head",
     "tree_size",

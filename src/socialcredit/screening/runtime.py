@@ -26,7 +26,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
 
-from socialcredit.integrity import lock_log, log_range
+from socialcredit.integrity import (
+    append_leaves,
+    columns_range_payload,
+    lock_log,
+    log_range,
+    range_ref,
+)
 from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
 
 log = logging.getLogger(__name__)
@@ -249,7 +255,7 @@ class LogWriter:
                     _copy(conn, rows)
                 else:
                     conn.exec_driver_sql(stmt.sql, rows)
-                _log_batch(conn, block.n)
+                _log_block(conn, block)
             self._blocks.popleft()  # only once committed: a failed block is retried whole
             self.written += block.n
             n += block.n
@@ -261,6 +267,23 @@ class LogWriter:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.flush()
+
+
+def _log_block(conn: Connection, block: LogBlock) -> None:
+    """:func:`_log_batch` for a block just inserted, its leaf's payload built from the
+    block's columns rather than from the rows read back: the same bytes (``log verify``
+    recomputes them from the rows), at a fraction of the cost."""
+    if not block.n:
+        return
+    hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one())
+    lo = hi - block.n + 1
+    at = block.columns["at"]
+    cols = {**block.columns, "at": from_epoch(at) if type(at) is float else at}
+    payload = columns_range_payload("screening_batch", lo, block.n, cols)
+    if payload is None:  # a column of another type: read the rows back
+        log_range(conn, "screening_batch", lo, hi)
+    else:
+        append_leaves(conn, "screening_batch", [range_ref(lo, hi)], [payload])
 
 
 class Watcher:
