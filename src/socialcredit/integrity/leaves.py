@@ -159,9 +159,10 @@ _ESCAPED = r'[\x00-\x1f"\\]'  # what JSON (and orjson) escapes in a string; the 
 _SLICE = 1 << 16  # rows joined at a time (a string array's offsets are 32-bit)
 
 
-def _json_column(v: Any, n: int) -> Any:
-    """A column's values as orjson would write them: one text for a single value, else a
-    string array (nulls as ``null``); ``None`` when this is not a column of strings."""
+def json_column(v: Any, n: int) -> Any:
+    """A column's values as a leaf's payload writes them (orjson): one text for a single
+    value, else a string array of JSON texts (nulls ``null``); ``None`` when the array is
+    not of strings."""
     if not isinstance(v, pa.Array | pa.ChunkedArray):
         return orjson.dumps(_norm(v), default=_default, option=_OPTS).decode()
     if isinstance(v, pa.ChunkedArray):
@@ -195,7 +196,7 @@ def columns_range_payload(
         if name == key:
             value: Any = pa.array(np.arange(lo, lo + n, dtype=np.int64)).cast(pa.string())
         else:
-            value = _json_column(columns[name], n)
+            value = json_column(columns[name], n)
             if value is None:
                 return None
         parts += [head, value]

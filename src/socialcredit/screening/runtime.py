@@ -26,13 +26,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
 
-from socialcredit.integrity import (
-    append_leaves,
-    columns_range_payload,
-    lock_log,
-    log_range,
-    range_ref,
-)
+from socialcredit.integrity import lock_log, log_range
+from socialcredit.screening.logblocks import block_cache, copy_rows, insert_json, log_block
 from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
 
 log = logging.getLogger(__name__)
@@ -119,9 +114,9 @@ class _Insert:
         return out
 
 
-def _block_rows(stmt: _Insert, block: LogBlock) -> list[Row]:
-    """A block's rows as the driver takes them: ``at`` converted once for the block (no
-    other column of the log has a bind processor: checked)."""
+def _block_at(stmt: _Insert, block: LogBlock) -> Any:
+    """A block's ``at`` as the driver takes it, converted once for the block (no other
+    column of the log has a bind processor: checked)."""
     at = block.columns["at"]
     value = from_epoch(at) if type(at) is float else at
     for i, p in stmt.procs:
@@ -129,16 +124,7 @@ def _block_rows(stmt: _Insert, block: LogBlock) -> list[Row]:
             value = p(value)
         else:
             raise TypeError(f"column {SCREENING_COLUMNS[i]} needs a bind processor")
-    return block.rows(value)
-
-
-def _copy(conn: Connection, rows: list[Row]) -> None:
-    """``rows`` into the screening log by PostgreSQL's COPY, in ``conn``'s transaction."""
-    sql = f"COPY {screening_log.name} ({', '.join(SCREENING_COLUMNS)}) FROM STDIN"
-    raw: Any = conn.connection.dbapi_connection
-    with raw.cursor() as cur, cur.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+    return value
 
 
 def _log_batch(conn: Connection, n: int) -> None:
@@ -248,14 +234,17 @@ class LogWriter:
         while self._blocks and (most is None or most > 0):
             most = None if most is None else most - 1
             block = self._blocks[0]
-            with self._engine.begin() as conn:
+            at = block.columns["at"]
+            cols = {**block.columns, "at": from_epoch(at) if type(at) is float else at}
+            with self._engine.connect() as conn, block_cache(conn), conn.begin():
                 lock_log(conn)
-                rows = _block_rows(stmt, block)
                 if conn.dialect.name == "postgresql":  # COPY: no statement per row
-                    _copy(conn, rows)
-                else:
-                    conn.exec_driver_sql(stmt.sql, rows)
-                _log_block(conn, block)
+                    rows = block.rows(_block_at(stmt, block))
+                    copy_rows(conn, screening_log.name, SCREENING_COLUMNS, rows)
+                else:  # one statement, the rows as JSON (see logblocks)
+                    values = {**cols, "at": _block_at(stmt, block)}
+                    insert_json(conn, screening_log.name, SCREENING_COLUMNS, values, block.n)
+                log_block(conn, block.n, cols)
             self._blocks.popleft()  # only once committed: a failed block is retried whole
             self.written += block.n
             n += block.n
@@ -267,23 +256,6 @@ class LogWriter:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.flush()
-
-
-def _log_block(conn: Connection, block: LogBlock) -> None:
-    """:func:`_log_batch` for a block just inserted, its leaf's payload built from the
-    block's columns rather than from the rows read back: the same bytes (``log verify``
-    recomputes them from the rows), at a fraction of the cost."""
-    if not block.n:
-        return
-    hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one())
-    lo = hi - block.n + 1
-    at = block.columns["at"]
-    cols = {**block.columns, "at": from_epoch(at) if type(at) is float else at}
-    payload = columns_range_payload("screening_batch", lo, block.n, cols)
-    if payload is None:  # a column of another type: read the rows back
-        log_range(conn, "screening_batch", lo, hi)
-    else:
-        append_leaves(conn, "screening_batch", [range_ref(lo, hi)], [payload])
 
 
 class Watcher:
