@@ -178,9 +178,7 @@ def json_column(v: Any, n: int) -> Any:
     return pc.fill_null(pc.binary_join_element_wise('"', v, '"', ""), "null")
 
 
-def columns_range_payload(
-    kind: str, lo: int, n: int, columns: Mapping[str, Any]
-) -> bytes | None:
+def columns_range_payload(kind: str, lo: int, n: int, columns: Mapping[str, Any]) -> bytes | None:
     """:func:`range_payload` for rows ``lo..lo+n-1`` not read back but given as the columns
     they were inserted from (keyed ``lo``, ``lo+1``... in order): each a pyarrow string
     array of ``n`` values or one value for all. The same bytes, built a column at a time

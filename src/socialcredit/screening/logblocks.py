@@ -32,7 +32,7 @@ from socialcredit.integrity import (
 )
 from socialcredit.store.tables_screening import screening_log
 
-BLOCK_CACHE_KIB = 64 * 1024  # the page cache while a block is inserted (SQLite)
+BLOCK_CACHE_KIB = 256 * 1024  # the page cache while a block is inserted (SQLite)
 _SLICE = 1 << 16  # rows joined into JSON at a time (32-bit offsets)
 
 Row = tuple[Any, ...]
