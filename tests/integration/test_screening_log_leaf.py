@@ -3,7 +3,8 @@
 - the leaf's payload, built from the block's columns, is byte for byte the one ``log
   verify`` recomputes from the rows read back, awkward text included (quotes, backslashes,
   control characters, non-ASCII, nulls, dictionary and chunked arrays);
-- ``log verify`` passes after a block write and names the batch whose row was edited.
+- ``log verify`` passes after a block write (and single rows: their leaf is built from
+  them in memory the same way) and names the batch whose row was edited.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def _write(engine: Engine, *blocks: LogBlock) -> None:
     w = LogWriter(engine)
     for b in blocks:
         w.screening_block(b)
+    for i, ref in enumerate(ODD):  # single rows: ``at`` Unix time or a datetime
+        at = AT.timestamp() + i if i % 2 else AT.replace(tzinfo=None, microsecond=0)
+        w.screening((f"one-{i}", at, "AIR", "110108198005121230", "flight", ODD[i - 1] or "p",
+                     ref, "deny" if i % 3 else "allow", ref, "2026.1"))  # fmt: skip
     w.close()
 
 
@@ -54,7 +59,7 @@ def test_the_payload_from_columns_is_the_one_read_back_byte_for_byte(engine: Eng
     block = _block(n, "a")
     _write(engine, _block(7, "first"), block)
     with engine.connect() as conn:
-        hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one())
+        hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one()) - len(ODD)
         lo = hi - n + 1
         read_back = range_payload(conn, "screening_batch", lo, hi)
     cols: dict[str, Any] = {**block.columns, "at": AT.replace(tzinfo=None)}
@@ -74,8 +79,11 @@ def test_log_verify_passes_after_a_block_and_names_an_edited_row(engine: Engine)
             .values(decision="allow")
         )  # fmt: skip
         hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one())
+        hi -= len(ODD)  # (the single rows come after the blocks)
+        conn.execute(update(screening_log).where(screening_log.c.id == hi + 2).values(sector="x"))
     with engine.connect() as conn:
         v = verify_log(engine, TableRows(conn))
     assert [(b.kind, b.ref, b.problem) for b in v.bad_leaves] == [
-        ("screening_batch", f"{hi - 299}-{hi}", "edited")
+        ("screening_batch", f"{hi - 299}-{hi}", "edited"),
+        ("screening_batch", f"{hi + 1}-{hi + len(ODD)}", "edited"),
     ]

@@ -159,12 +159,28 @@ _ESCAPED = r'[\x00-\x1f"\\]'  # what JSON (and orjson) escapes in a string; the 
 _SLICE = 1 << 16  # rows joined at a time (a string array's offsets are 32-bit)
 
 
+def _dumps(v: Any) -> str:
+    return orjson.dumps(_norm(v), default=_default, option=_OPTS).decode()
+
+
 def json_column(v: Any, n: int) -> Any:
     """A column's values as a leaf's payload writes them (orjson): one text for a single
-    value, else a string array of JSON texts (nulls ``null``); ``None`` when the array is
-    not of strings."""
+    value, else a string array of JSON texts (nulls ``null``). ``v`` is one value, a
+    pyarrow string array, or a list of strings (or ``None``) or of datetimes; ``None`` for
+    a column of another type (whose value as read back may differ: ``5`` in a text column
+    is ``"5"``)."""
+    if isinstance(v, list):
+        if len(v) != n:
+            raise ValueError(f"a column of {len(v)} values in a block of {n} rows")
+        types = set(map(type, v))  # (found at C speed)
+        if types <= {str, type(None)}:
+            v = pa.array(v, pa.string())
+        elif types <= {dt.datetime}:  # as read back; anything else is read back
+            return pa.array([_dumps(x) for x in v], pa.string())
+        else:
+            return None
     if not isinstance(v, pa.Array | pa.ChunkedArray):
-        return orjson.dumps(_norm(v), default=_default, option=_OPTS).decode()
+        return _dumps(v)
     if isinstance(v, pa.ChunkedArray):
         v = v.combine_chunks()
     if len(v) != n:
@@ -181,7 +197,7 @@ def json_column(v: Any, n: int) -> Any:
 def columns_range_payload(kind: str, lo: int, n: int, columns: Mapping[str, Any]) -> bytes | None:
     """:func:`range_payload` for rows ``lo..lo+n-1`` not read back but given as the columns
     they were inserted from (keyed ``lo``, ``lo+1``... in order): each a pyarrow string
-    array of ``n`` values or one value for all. The same bytes, built a column at a time
+    array or a list of ``n`` values, or one value for all. The same bytes, built a column at a time
     (joins at C speed) and hashed once; ``None`` when a column is of another type (then
     read the rows back)."""
     table, key, row_kind = RANGE_KINDS[kind]

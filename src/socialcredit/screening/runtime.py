@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Engine, Table
 
-from socialcredit.integrity import lock_log, log_range
+from socialcredit.integrity import lock_log
 from socialcredit.screening.logblocks import block_cache, copy_rows, insert_json, log_block
 from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
 
@@ -127,17 +127,11 @@ def _block_at(stmt: _Insert, block: LogBlock) -> Any:
     return value
 
 
-def _log_batch(conn: Connection, n: int) -> None:
-    """One transparency-log leaf for the ``n`` screenings just inserted (ids ``hi-n+1..hi``:
-    the log's lock, taken before the insert, keeps other writers' ids out of the range).
-
-    A leaf per screening measured no cheaper to write and 32 bytes a screening of leaf hashes
-    for ever (decisions.md); a batch leaf hashes the rows as read back, so ``log verify``
-    recomputes it from them and names the batch whose rows were edited or deleted."""
-    if not n:
-        return
-    hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one())
-    log_range(conn, "screening_batch", hi - n + 1, hi)
+def _columns(rows: list[Row]) -> dict[str, Any]:
+    """Screening rows as columns (lists; ``at`` as the naive UTC datetime stored)."""
+    cols = dict(zip(SCREENING_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+    cols["at"] = [from_epoch(v) if type(v) is float else v for v in cols["at"]]
+    return cols
 
 
 class LogWriter:
@@ -211,7 +205,7 @@ class LogWriter:
                                 lock_log(conn)  # ids of this batch consecutive, on PG too
                             conn.exec_driver_sql(stmt.sql, stmt.params(batch))
                             if stmt.table is screening_log:
-                                _log_batch(conn, len(batch))
+                                log_block(conn, len(batch), _columns(batch))
                     except Exception:
                         queue.extendleft(reversed(batch))
                         raise
