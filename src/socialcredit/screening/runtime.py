@@ -27,7 +27,13 @@ from typing import Any
 from sqlalchemy import Engine, Table
 
 from socialcredit.integrity import lock_log
-from socialcredit.screening.logblocks import block_cache, copy_rows, insert_json, log_block
+from socialcredit.screening.logblocks import (
+    block_cache,
+    copy_columns,
+    copy_rows,
+    insert_json,
+    log_block,
+)
 from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
 
 log = logging.getLogger(__name__)
@@ -232,12 +238,13 @@ class LogWriter:
             cols = {**block.columns, "at": from_epoch(at) if type(at) is float else at}
             with self._engine.connect() as conn, block_cache(conn), conn.begin():
                 lock_log(conn)
-                if conn.dialect.name == "postgresql":  # COPY: no statement per row
-                    rows = block.rows(_block_at(stmt, block))
-                    copy_rows(conn, screening_log.name, SCREENING_COLUMNS, rows)
-                else:  # one statement, the rows as JSON (see logblocks)
-                    values = {**cols, "at": _block_at(stmt, block)}
-                    insert_json(conn, screening_log.name, SCREENING_COLUMNS, values, block.n)
+                values = {**cols, "at": _block_at(stmt, block)}
+                table = screening_log.name
+                if conn.dialect.name != "postgresql":  # one statement, the rows as JSON
+                    insert_json(conn, table, SCREENING_COLUMNS, values, block.n)
+                elif not copy_columns(conn, table, SCREENING_COLUMNS, values, block.n):
+                    rows = block.rows(values["at"])  # COPY's text needs escaping: psycopg's
+                    copy_rows(conn, table, SCREENING_COLUMNS, rows)
                 log_block(conn, block.n, cols)
             self._blocks.popleft()  # only once committed: a failed block is retried whole
             self.written += block.n
