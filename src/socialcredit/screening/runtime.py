@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 
 from socialcredit.integrity import lock_log
 from socialcredit.screening.logblocks import (
@@ -61,6 +61,7 @@ REFUSAL_COLUMNS = (
     "subject_id",
 )
 Row = tuple[Any, ...]
+BLOCK_TRANSACTION_ROWS = 250_000  # blocks' rows a transaction, about (see LogWriter)
 
 
 class LogBlock:
@@ -220,36 +221,46 @@ class LogWriter:
             return blocks + n
 
     def flush_step(self) -> int:
-        """Write one queued block if there is one, else the single rows (the writer process
-        reads its input between steps); returns the number of rows written."""
+        """Write the queued blocks if there are any (one transaction), else the single rows
+        (the writer process reads its input between steps); the number of rows written."""
         if self._blocks:
             with self._lock:
                 return self._flush_blocks(1)
         return self.flush()
 
     def _flush_blocks(self, most: int | None = None) -> int:
-        """Write the queued blocks (at most ``most``), one transaction and log leaf each."""
-        stmt = self._inserts[0][1]
+        """Write the queued blocks, :data:`BLOCK_TRANSACTION_ROWS` rows' worth (at least one
+        block) a transaction, at most ``most`` transactions; one log leaf a block. A commit
+        with a WAL checkpoint cost as much as the inserts: several blocks share one."""
         n = 0
         while self._blocks and (most is None or most > 0):
             most = None if most is None else most - 1
-            block = self._blocks[0]
-            at = block.columns["at"]
-            cols = {**block.columns, "at": from_epoch(at) if type(at) is float else at}
+            take, rows = 0, 0
+            while take < len(self._blocks) and (not take or rows < BLOCK_TRANSACTION_ROWS):
+                rows += self._blocks[take].n
+                take += 1
             with self._engine.connect() as conn, block_cache(conn), conn.begin():
                 lock_log(conn)
-                values = {**cols, "at": _block_at(stmt, block)}
-                table = screening_log.name
-                if conn.dialect.name != "postgresql":  # one statement, the rows as JSON
-                    insert_json(conn, table, SCREENING_COLUMNS, values, block.n)
-                elif not copy_columns(conn, table, SCREENING_COLUMNS, values, block.n):
-                    rows = block.rows(values["at"])  # COPY's text needs escaping: psycopg's
-                    copy_rows(conn, table, SCREENING_COLUMNS, rows)
-                log_block(conn, block.n, cols)
-            self._blocks.popleft()  # only once committed: a failed block is retried whole
-            self.written += block.n
-            n += block.n
+                for k in range(take):
+                    self._write_block(conn, self._blocks[k])
+            for _ in range(take):  # only once committed: failed blocks are retried whole
+                self._blocks.popleft()
+            self.written += rows
+            n += rows
         return n
+
+    def _write_block(self, conn: Connection, block: LogBlock) -> None:
+        stmt = self._inserts[0][1]
+        at = block.columns["at"]
+        cols = {**block.columns, "at": from_epoch(at) if type(at) is float else at}
+        values = {**cols, "at": _block_at(stmt, block)}
+        table = screening_log.name
+        if conn.dialect.name != "postgresql":  # one statement, the rows as JSON
+            insert_json(conn, table, SCREENING_COLUMNS, values, block.n)
+        elif not copy_columns(conn, table, SCREENING_COLUMNS, values, block.n):
+            rows = block.rows(values["at"])  # COPY's text needs escaping: psycopg's
+            copy_rows(conn, table, SCREENING_COLUMNS, rows)
+        log_block(conn, block.n, cols)
 
     def close(self) -> None:
         self._stop.set()
