@@ -35,7 +35,7 @@ from socialcredit.screening.runtime import LogBlock, LogWriter
 
 log = logging.getLogger(__name__)
 
-MEMORY_ROWS = 100_000  # log rows taken in at most (a block may go past it)
+MEMORY_ROWS = 250_000  # log rows taken in at most (a block may go past it)
 
 
 class Frames:
