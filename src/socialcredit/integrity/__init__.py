@@ -23,8 +23,11 @@ from socialcredit.integrity.leaves import (
     KIND_TABLES,
     RANGE_KINDS,
     TableRows,
+    columns_range_payload,
+    json_column,
     leaf_payload,
     leaf_payloads,
+    range_ref,
 )
 from socialcredit.integrity.merkle import leaf_hashes, verify_consistency, verify_inclusion
 from socialcredit.integrity.note import Checkpoint, SigningKey, open_checkpoint
@@ -65,8 +68,10 @@ __all__ = [
     "append_hashes",
     "append_leaves",
     "block_roots",
+    "columns_range_payload",
     "consistency_proof",
     "inclusion_proof",
+    "json_column",
     "key_path",
     "latest_head",
     "leaf_hash_at",
@@ -82,6 +87,7 @@ __all__ = [
     "maybe_sign_head",
     "monitor",
     "open_checkpoint",
+    "range_ref",
     "root_at",
     "sign_head",
     "tree_size",

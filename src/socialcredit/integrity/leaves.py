@@ -19,7 +19,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Column, Connection, Table, select
 
 from socialcredit.store import tables as t
@@ -150,6 +153,77 @@ def range_payload(conn: Connection, kind: str, lo: int, hi: int) -> bytes:
         h.update(b"\n")
         n += 1
     return leaf_payload(kind, {"first": lo, "last": hi, "rows": n, "sha256": h.hexdigest()})
+
+
+_ESCAPED = r'[\x00-\x1f"\\]'  # what JSON (and orjson) escapes in a string; the rest is as is
+_SLICE = 1 << 16  # rows joined at a time (a string array's offsets are 32-bit)
+
+
+def _dumps(v: Any) -> str:
+    return orjson.dumps(_norm(v), default=_default, option=_OPTS).decode()
+
+
+def json_column(v: Any, n: int) -> Any:
+    """A column's values as a leaf's payload writes them (orjson): one text for a single
+    value, else a string array of JSON texts (nulls ``null``). ``v`` is one value, a
+    pyarrow string array, or a list of strings (or ``None``) or of datetimes; ``None`` for
+    a column of another type (whose value as read back may differ: ``5`` in a text column
+    is ``"5"``)."""
+    if isinstance(v, list):
+        if len(v) != n:
+            raise ValueError(f"a column of {len(v)} values in a block of {n} rows")
+        types = set(map(type, v))  # (found at C speed)
+        if types <= {str, type(None)}:
+            v = pa.array(v, pa.string())
+        elif types <= {dt.datetime}:  # as read back; anything else is read back
+            return pa.array([_dumps(x) for x in v], pa.string())
+        else:
+            return None
+    if not isinstance(v, pa.Array | pa.ChunkedArray):
+        return _dumps(v)
+    if isinstance(v, pa.ChunkedArray):
+        v = v.combine_chunks()
+    if len(v) != n:
+        raise ValueError(f"a column of {len(v)} values in a block of {n} rows")
+    if not (pa.types.is_string(v.type) or pa.types.is_large_string(v.type)):
+        if not (pa.types.is_dictionary(v.type) and pa.types.is_string(v.type.value_type)):
+            return None
+        v = v.cast(pa.string())
+    if pc.any(pc.match_substring_regex(v, _ESCAPED)).as_py():  # rare: orjson per value
+        return pa.array([orjson.dumps(x).decode() for x in v.to_pylist()], pa.string())
+    return pc.fill_null(pc.binary_join_element_wise('"', v, '"', ""), "null")
+
+
+def columns_range_payload(kind: str, lo: int, n: int, columns: Mapping[str, Any]) -> bytes | None:
+    """:func:`range_payload` for rows ``lo..lo+n-1`` not read back but given as the columns
+    they were inserted from (keyed ``lo``, ``lo+1``... in order): each a pyarrow string
+    array or a list of ``n`` values, or one value for all. The same bytes, built a column at a time
+    (joins at C speed) and hashed once; ``None`` when a column is of another type (then
+    read the rows back)."""
+    table, key, row_kind = RANGE_KINDS[kind]
+    names = sorted({*columns, key})
+    if set(names) != {c.name for c in table.columns}:
+        raise ValueError(f"columns {names} are not those of {table.name}")
+    parts: list[Any] = []
+    for i, name in enumerate(names):
+        head = ("" if i else f"{row_kind}\n{{") + ("," if i else "") + f'"{name}":'
+        if name == key:
+            value: Any = pa.array(np.arange(lo, lo + n, dtype=np.int64)).cast(pa.string())
+        else:
+            value = json_column(columns[name], n)
+            if value is None:
+                return None
+        parts += [head, value]
+    parts.append("}\n")
+    h = hashlib.sha256()
+    for start in range(0, n, _SLICE):  # (the key is always an array: so is each join)
+        m = min(_SLICE, n - start)
+        args = [p if isinstance(p, str) else p.slice(start, m) for p in parts]
+        joined = pc.binary_join_element_wise(*args, "")
+        offsets, data = joined.buffers()[1:]
+        first, last = np.frombuffer(offsets, np.int32, m + 1, joined.offset * 4)[[0, -1]]
+        h.update(memoryview(data)[first:last])
+    return leaf_payload(kind, {"first": lo, "last": lo + n - 1, "rows": n, "sha256": h.hexdigest()})
 
 
 def _key(table: Table, name: str) -> Column[Any]:

@@ -24,9 +24,16 @@ from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, Table
 
-from socialcredit.integrity import lock_log, log_range
+from socialcredit.integrity import lock_log
+from socialcredit.screening.logblocks import (
+    block_cache,
+    copy_columns,
+    copy_rows,
+    insert_json,
+    log_block,
+)
 from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,7 @@ REFUSAL_COLUMNS = (
     "subject_id",
 )
 Row = tuple[Any, ...]
+BLOCK_TRANSACTION_ROWS = 250_000  # blocks' rows a transaction, about (see LogWriter)
 
 
 class LogBlock:
@@ -113,9 +121,9 @@ class _Insert:
         return out
 
 
-def _block_rows(stmt: _Insert, block: LogBlock) -> list[Row]:
-    """A block's rows as the driver takes them: ``at`` converted once for the block (no
-    other column of the log has a bind processor: checked)."""
+def _block_at(stmt: _Insert, block: LogBlock) -> Any:
+    """A block's ``at`` as the driver takes it, converted once for the block (no other
+    column of the log has a bind processor: checked)."""
     at = block.columns["at"]
     value = from_epoch(at) if type(at) is float else at
     for i, p in stmt.procs:
@@ -123,29 +131,14 @@ def _block_rows(stmt: _Insert, block: LogBlock) -> list[Row]:
             value = p(value)
         else:
             raise TypeError(f"column {SCREENING_COLUMNS[i]} needs a bind processor")
-    return block.rows(value)
+    return value
 
 
-def _copy(conn: Connection, rows: list[Row]) -> None:
-    """``rows`` into the screening log by PostgreSQL's COPY, in ``conn``'s transaction."""
-    sql = f"COPY {screening_log.name} ({', '.join(SCREENING_COLUMNS)}) FROM STDIN"
-    raw: Any = conn.connection.dbapi_connection
-    with raw.cursor() as cur, cur.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _log_batch(conn: Connection, n: int) -> None:
-    """One transparency-log leaf for the ``n`` screenings just inserted (ids ``hi-n+1..hi``:
-    the log's lock, taken before the insert, keeps other writers' ids out of the range).
-
-    A leaf per screening measured no cheaper to write and 32 bytes a screening of leaf hashes
-    for ever (decisions.md); a batch leaf hashes the rows as read back, so ``log verify``
-    recomputes it from them and names the batch whose rows were edited or deleted."""
-    if not n:
-        return
-    hi = int(conn.execute(select(func.max(screening_log.c.id))).scalar_one())
-    log_range(conn, "screening_batch", hi - n + 1, hi)
+def _columns(rows: list[Row]) -> dict[str, Any]:
+    """Screening rows as columns (lists; ``at`` as the naive UTC datetime stored)."""
+    cols = dict(zip(SCREENING_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+    cols["at"] = [from_epoch(v) if type(v) is float else v for v in cols["at"]]
+    return cols
 
 
 class LogWriter:
@@ -219,7 +212,7 @@ class LogWriter:
                                 lock_log(conn)  # ids of this batch consecutive, on PG too
                             conn.exec_driver_sql(stmt.sql, stmt.params(batch))
                             if stmt.table is screening_log:
-                                _log_batch(conn, len(batch))
+                                log_block(conn, len(batch), _columns(batch))
                     except Exception:
                         queue.extendleft(reversed(batch))
                         raise
@@ -228,32 +221,46 @@ class LogWriter:
             return blocks + n
 
     def flush_step(self) -> int:
-        """Write one queued block if there is one, else the single rows (the writer process
-        reads its input between steps); returns the number of rows written."""
+        """Write the queued blocks if there are any (one transaction), else the single rows
+        (the writer process reads its input between steps); the number of rows written."""
         if self._blocks:
             with self._lock:
                 return self._flush_blocks(1)
         return self.flush()
 
     def _flush_blocks(self, most: int | None = None) -> int:
-        """Write the queued blocks (at most ``most``), one transaction and log leaf each."""
-        stmt = self._inserts[0][1]
+        """Write the queued blocks, :data:`BLOCK_TRANSACTION_ROWS` rows' worth (at least one
+        block) a transaction, at most ``most`` transactions; one log leaf a block. A commit
+        with a WAL checkpoint cost as much as the inserts: several blocks share one."""
         n = 0
         while self._blocks and (most is None or most > 0):
             most = None if most is None else most - 1
-            block = self._blocks[0]
-            with self._engine.begin() as conn:
+            take, rows = 0, 0
+            while take < len(self._blocks) and (not take or rows < BLOCK_TRANSACTION_ROWS):
+                rows += self._blocks[take].n
+                take += 1
+            with self._engine.connect() as conn, block_cache(conn), conn.begin():
                 lock_log(conn)
-                rows = _block_rows(stmt, block)
-                if conn.dialect.name == "postgresql":  # COPY: no statement per row
-                    _copy(conn, rows)
-                else:
-                    conn.exec_driver_sql(stmt.sql, rows)
-                _log_batch(conn, block.n)
-            self._blocks.popleft()  # only once committed: a failed block is retried whole
-            self.written += block.n
-            n += block.n
+                for k in range(take):
+                    self._write_block(conn, self._blocks[k])
+            for _ in range(take):  # only once committed: failed blocks are retried whole
+                self._blocks.popleft()
+            self.written += rows
+            n += rows
         return n
+
+    def _write_block(self, conn: Connection, block: LogBlock) -> None:
+        stmt = self._inserts[0][1]
+        at = block.columns["at"]
+        cols = {**block.columns, "at": from_epoch(at) if type(at) is float else at}
+        values = {**cols, "at": _block_at(stmt, block)}
+        table = screening_log.name
+        if conn.dialect.name != "postgresql":  # one statement, the rows as JSON
+            insert_json(conn, table, SCREENING_COLUMNS, values, block.n)
+        elif not copy_columns(conn, table, SCREENING_COLUMNS, values, block.n):
+            rows = block.rows(values["at"])  # COPY's text needs escaping: psycopg's
+            copy_rows(conn, table, SCREENING_COLUMNS, rows)
+        log_block(conn, block.n, cols)
 
     def close(self) -> None:
         self._stop.set()
