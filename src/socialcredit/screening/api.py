@@ -29,8 +29,9 @@ from socialcredit.screening.ids import FastId
 from socialcredit.screening.limits import rate_limiter
 from socialcredit.screening.logproc import ProcessLogWriter
 from socialcredit.screening.parties import KeyInfo, hash_key
-from socialcredit.screening.runtime import LogWriter, Row, Watcher
+from socialcredit.screening.runtime import LogWriter, Row
 from socialcredit.screening.service import Screener, default_snapshot
+from socialcredit.screening.watcher import Watcher
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("socialcredit.screening.audit")

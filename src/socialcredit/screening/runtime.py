@@ -1,4 +1,4 @@
-"""The screening server's background machinery: the log writer, the watcher, rate limits.
+"""The screening server's log writer: every answer and refusal, appended in batches.
 
 - :class:`LogWriter` appends screenings (and refusals) to the store in batches from a thread,
   so a screening never waits on SQL. Rows wait in memory at most ``interval`` seconds; a crash
@@ -6,11 +6,9 @@
   tuple in the order of :data:`SCREENING_COLUMNS` / :data:`REFUSAL_COLUMNS`, written by the
   driver's ``executemany`` with no per-row SQLAlchemy work: the writer shares the GIL with the
   event loop, and every microsecond it holds it is one a screening waits.
-- :class:`Watcher` keeps the index fresh: it polls the change feeds every ``poll`` seconds and,
-  on PostgreSQL, is woken at once by the NOTIFY the tables' triggers send on commit, so
-  several server processes stay in step.
-- :class:`RateLimiter` is a token bucket per API key, in process memory (per server process);
-  servers use :mod:`socialcredit.screening.limits` (the ``limits`` library, memory or Redis).
+
+The watcher that keeps the index fresh is :mod:`socialcredit.screening.watcher`; rate limits
+are :mod:`socialcredit.screening.limits` (the ``limits`` library, memory or Redis).
 """
 
 from __future__ import annotations
@@ -18,9 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from itertools import repeat
 from typing import Any
 
@@ -34,7 +31,7 @@ from socialcredit.screening.logblocks import (
     insert_json,
     log_block,
 )
-from socialcredit.store.tables_screening import NOTIFY_CHANNEL, screening_log, screening_refusals
+from socialcredit.store.tables_screening import screening_log, screening_refusals
 
 log = logging.getLogger(__name__)
 
@@ -268,158 +265,3 @@ class LogWriter:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.flush()
-
-
-class Watcher:
-    """Calls ``refresh`` every ``poll`` seconds, or at once when PostgreSQL notifies.
-
-    On a streaming replica (``probe``) there is no NOTIFY (LISTEN is refused during
-    recovery, and a notification is not replicated anyway), so the watcher asks the replica
-    every ``poll`` seconds for the feeds' highest ids, one cheap index-only query, and
-    refreshes when they moved, or at least every ``FORCE_S`` (API keys, subjects created
-    without records and feed holes are re-read there).
-
-    ``caught_up`` is the monotonic time at which the index last reflected everything the
-    database it reads showed (the start of the last round that succeeded); readiness is
-    judged on its age. ``error`` is the last round's failure, None after a success.
-    """
-
-    FORCE_S = 1.0
-    PROBE_SQL = (
-        "SELECT (SELECT coalesce(max(id), 0) FROM records),"
-        " (SELECT coalesce(max(id), 0) FROM record_events),"
-        " (SELECT coalesce(max(id), 0) FROM subject_changes)"
-    )
-
-    def __init__(
-        self,
-        engine: Engine,
-        refresh: Callable[[], object],
-        poll: float = 0.1,
-        probe: bool = False,
-    ) -> None:
-        self._engine = engine
-        self._refresh = refresh
-        self._poll = poll
-        self._probe = probe
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.rounds = 0
-        self.caught_up: float | None = None
-        self.error: str | None = None
-
-    def start(self) -> None:
-        self.caught_up = time.monotonic()  # the runtime opened caught up
-        target = self._run_probing if self._probe else self._run
-        self._thread = threading.Thread(target=target, name="screening-watcher", daemon=True)
-        self._thread.start()
-
-    def _round(self) -> None:
-        t = time.monotonic()
-        try:
-            self._refresh()
-        except Exception as e:
-            self._failed(e)
-            return
-        self.rounds += 1
-        self.caught_up, self.error = t, None
-
-    def _failed(self, e: Exception) -> None:
-        self.error = f"{type(e).__name__}: {e}".replace("\n", " ")[:300]
-        log.warning("screening watcher: refresh failed, will retry: %s", self.error)
-        self._stop.wait(1.0)
-
-    def _run_probing(self) -> None:
-        last: tuple[Any, ...] | None = None
-        refreshed = 0.0
-        while not self._stop.is_set():
-            t = time.monotonic()
-            try:
-                with self._engine.connect() as conn:
-                    seen = tuple(conn.exec_driver_sql(self.PROBE_SQL).one())
-            except Exception as e:
-                self._failed(e)
-                continue
-            if seen != last or t - refreshed >= self.FORCE_S:
-                self._round()
-                if self.error is None:
-                    last, refreshed = seen, t
-            else:
-                self.caught_up, self.error = t, None
-            self._stop.wait(self._poll)
-
-    def _listener(self) -> Any:
-        if self._engine.dialect.name != "postgresql":
-            return None
-        import psycopg
-
-        url = self._engine.url.set(drivername="postgresql")
-        try:
-            conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            return conn
-        except Exception:
-            log.exception("screening watcher: LISTEN failed; polling only")
-            return None
-
-    def _run(self) -> None:
-        listener = self._listener()
-        try:
-            while not self._stop.is_set():
-                self._round()
-                if listener is None:
-                    self._stop.wait(self._poll)
-                    continue
-                try:  # woken by a commit; else poll anyway after a second
-                    for _ in listener.notifies(timeout=1.0, stop_after=1):
-                        break
-                except Exception:
-                    log.exception("screening watcher: lost the LISTEN connection; polling")
-                    listener.close()
-                    listener = None
-        finally:
-            if listener is not None:
-                listener.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-
-class RateLimiter:
-    """Token buckets: ``rate_per_minute`` refill, room for two seconds' worth (at least 1)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._buckets: dict[str, list[float]] = {}
-
-    def _refill(self, key: str, rate_per_minute: int) -> tuple[list[float], float, float]:
-        """The key's bucket (made full on first use), its tokens now and the refill a second;
-        the bucket's clock is moved to now."""
-        now = self._clock()
-        per_s = rate_per_minute / 60.0
-        cap = max(1.0, per_s * 2.0)
-        b = self._buckets.get(key)
-        if b is None:
-            b = self._buckets[key] = [cap, now]
-        tokens = min(cap, b[0] + (now - b[1]) * per_s)
-        b[1] = now
-        return b, tokens, per_s
-
-    def allow(self, key: str, rate_per_minute: int, cost: float = 1.0) -> bool:
-        b, tokens, _ = self._refill(key, rate_per_minute)
-        if tokens < cost:
-            b[0] = tokens
-            return False
-        b[0] = tokens - cost
-        return True
-
-    def take(self, key: str, rate_per_minute: int, want: int) -> tuple[int, float]:
-        """Up to ``want`` whole tokens now (a batch's rows); returns how many were granted
-        and the seconds until the rest would be."""
-        b, tokens, per_s = self._refill(key, rate_per_minute)
-        granted = min(want, int(tokens))
-        b[0] = tokens - granted
-        rest = want - granted
-        return granted, (rest - b[0]) / per_s if rest > 0 else 0.0
