@@ -1,17 +1,21 @@
 """The screening log's writer (LogWriter) in-process: one block of N rows, its rows/s.
 
-    PYTHONPATH=$PWD/src .venv/bin/python bench/screening_log_writer.py 300000 --pre=3
-    ... [postgresql://...] [--prof]
+    .venv/bin/python bench/screening_log_writer.py                 # 300,000 rows, 3 blocks before
+    .venv/bin/python bench/screening_log_writer.py 300000 --pre 0  # into an empty log
+    .venv/bin/python bench/screening_log_writer.py 300000 postgresql://... [--prof]
 
-``--pre=K`` writes K blocks of N rows first (a log that already holds rows: its indexes
-outgrow the page cache); ``--prof`` prints the cProfile of the measured flush.
+``--pre K`` writes K blocks of N rows first (a log that already holds rows: its indexes
+outgrow the page cache); ``--prof`` prints the cProfile of the measured flush. Prints one
+JSON line: ``rows_per_s`` of the measured block's flush (its transparency leaf included).
 """
 
 from __future__ import annotations
 
+import argparse
 import cProfile
+import json
 import pstats
-import sys
+import shutil
 import tempfile
 import time
 import uuid
@@ -42,29 +46,40 @@ def block(n: int, k: int) -> LogBlock:
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    n = int(next((a for a in args if a.isdigit()), "300000"))
-    url = next((a for a in args if "://" in a), f"sqlite:///{tempfile.mkdtemp()}/r.db")
-    pre = int(next((a[6:] for a in args if a.startswith("--pre=")), "0"))
-    eng = make_engine(url)
-    migrate(eng)
-    eng.dispose()
-    w = LogWriter(writer_engine(url))
-    for k in range(pre):
-        w.screening_block(block(n, 100 + k))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rows", type=int, nargs="?", default=300_000, help="rows in the block")
+    ap.add_argument("url", nargs="?", default=None, help="a database URL (default: SQLite)")
+    ap.add_argument("--pre", type=int, default=3, help="blocks written before the measured one")
+    ap.add_argument("--prof", action="store_true", help="print the measured flush's profile")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="sc-logwriter-")
+    try:
+        url = args.url or f"sqlite:///{tmp}/r.db"
+        eng = make_engine(url)
+        migrate(eng)
+        eng.dispose()
+        w = LogWriter(writer_engine(url))
+        n = args.rows
+        for k in range(args.pre):
+            w.screening_block(block(n, 100 + k))
+            w.flush()
+        w.screening_block(block(n, 1))
+        prof = cProfile.Profile() if args.prof else None
+        t = time.perf_counter()
+        if prof:
+            prof.enable()
         w.flush()
-    w.screening_block(block(n, 1))
-    prof = cProfile.Profile() if "--prof" in args else None
-    t = time.perf_counter()
-    if prof:
-        prof.enable()
-    w.flush()
-    if prof:
-        prof.disable()
-    el = time.perf_counter() - t
-    print(f"{n} rows in {el:.2f}s: {n / el:,.0f} rows/s (pre={pre})")
-    if prof:
-        pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+        if prof:
+            prof.disable()
+        el = time.perf_counter() - t
+        backend = url.split(":", 1)[0]
+        print(json.dumps({"bench": "screening_log_writer", "backend": backend, "rows": n,
+                          "pre_blocks": args.pre, "seconds": round(el, 3),
+                          "rows_per_s": round(n / el)}))  # fmt: skip
+        if prof:
+            pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
