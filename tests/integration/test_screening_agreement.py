@@ -34,8 +34,9 @@ from socialcredit.registry.ingest import ingest_file
 from socialcredit.rulepacks import load_rulepack
 from socialcredit.runtime.registry import Registry, open_registry
 from socialcredit.screening.api import Request, ScreeningRuntime
+from socialcredit.screening.check import check_decision
 from socialcredit.screening.parties import KeyInfo, RelyingParty
-from socialcredit.screening.service import Screener, check_decision
+from socialcredit.screening.service import Screener
 from socialcredit.settings import Settings
 from socialcredit.store.sql import SqlRecords
 

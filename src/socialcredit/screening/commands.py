@@ -264,8 +264,8 @@ def check(
     from socialcredit.domain.normalise import normalise_identifier
     from socialcredit.errors import InvalidInput
     from socialcredit.registry import decision_dict
+    from socialcredit.screening.check import check_decision
     from socialcredit.screening.names import name_hash
-    from socialcredit.screening.service import check_decision
 
     subject_id = normalise_identifier(subject_id)  # one key everywhere (issue 14)
     with c.errors(as_json):
