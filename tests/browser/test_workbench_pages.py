@@ -200,3 +200,22 @@ def test_the_public_register(world: World, page: Page, axe: Axe) -> None:
     assert SMOKER not in page.content()
     axe(page)
     shot(page, "workbench-register")
+
+
+def test_the_register_and_the_dashboard_in_english(world: World, page: Page, axe: Axe) -> None:
+    """The language switch on the public register and the officials' dashboard: the same
+    answers, in English, and axe passes on both."""
+    page.goto("/register")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_label("Full name or full ID").fill("李娜")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#results")).to_contain_text("CR-2026-0500")
+    axe(page)
+    sign_in(page, "watcher")
+    page.goto("/dashboard")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#removals-by-reason")).to_contain_text("Term expired")
+    axe(page)
+    page.get_by_role("link", name="简体中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
