@@ -80,9 +80,10 @@ class _Subjects:
     def get(self, subject_id: str) -> Subject | None:
         return self._db.subjects.get(subject_id)
 
-    def names(self, subject_ids: Sequence[str]) -> dict[str, str]:
+    def names(self, subject_ids: Sequence[str]) -> tuple[list[str], list[str]]:
         got = self._db.subjects
-        return {i: got[i].name or "" for i in subject_ids if i in got}
+        ids = sorted(i for i in set(subject_ids) if i is not None and i in got)
+        return ids, [got[i].name or "" for i in ids]
 
     def count(self) -> int:
         return len(self._db.subjects)

@@ -148,9 +148,9 @@ class SubjectRepository(Protocol):
 
     def get(self, subject_id: str) -> Subject | None: ...
 
-    def names(self, subject_ids: Sequence[str]) -> dict[str, str]:
-        """The registry's name of each stored subject among ``subject_ids`` (one query per
-        few thousand ids: ingest compares a whole batch's names at once)."""
+    def names(self, subject_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(ids, names): the registry's name of each stored subject among ``subject_ids``,
+        in identifier order (set-wise: ingest compares a whole batch's names at once)."""
         ...
 
     def count(self) -> int: ...

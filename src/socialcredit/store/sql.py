@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -28,6 +30,7 @@ from socialcredit.store.sql_bulk import copy_rows, is_pg, stamp
 from socialcredit.store.sql_ingest import SqlIngest
 
 CHUNK = 100_000
+NAMES_CHUNK = 250_000  # subject ids a name look-up sends at once (one parameter)
 
 
 class SqlAuthorities:
@@ -80,13 +83,37 @@ class SqlSubjects:
         _insert_absent_subjects(self._c, rows)
         return self.count() - before
 
-    def names(self, subject_ids: Sequence[str]) -> dict[str, str]:
-        c, out = t.subjects.c, {}
-        ids = list(subject_ids)
-        for lo in range(0, len(ids), 5000):  # under SQLite's bound-parameter limit
-            q = select(c.id, c.name).where(c.id.in_(ids[lo : lo + 5000]))
-            out.update({str(r.id): str(r.name or "") for r in self._c.execute(q)})
-        return out
+    def names(self, subject_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+        # in index order: the look-ups walk the key index forwards (an unreadable id is no key)
+        ids = sorted(i for i in subject_ids if i is not None)
+        c = self._c
+        found: list[str] = []
+        names: list[str] = []
+        for lo in range(0, len(ids), NAMES_CHUNK):
+            part = ids[lo : lo + NAMES_CHUNK]
+            rows: Sequence[Any]
+            # The ids go in as ONE parameter (an array on PostgreSQL, a JSON array on
+            # SQLite), each searched by the key index: an IN list of a placeholder per id,
+            # compiled a few thousand at a time, cost more than the look-ups themselves.
+            if is_pg(c):
+                rows = c.exec_driver_sql(
+                    "SELECT id, name FROM subjects WHERE id = ANY(%(ids)s) ORDER BY id",
+                    {"ids": part},
+                ).all()
+            elif sqlite3.sqlite_version_info >= (3, 38):  # JSON built in
+                rows = c.exec_driver_sql(
+                    "SELECT s.id, s.name FROM json_each(?) AS j "
+                    "CROSS JOIN subjects AS s ON s.id = j.value",
+                    (json.dumps(part),),
+                ).all()
+            else:  # pragma: no cover - older SQLite: an IN list, under its parameter bound
+                q, rows = t.subjects.c, []
+                for i in range(0, len(part), 5000):
+                    sel = select(q.id, q.name).where(q.id.in_(part[i : i + 5000]))
+                    rows.extend(self._c.execute(sel.order_by(q.id)).all())
+            found.extend(str(r[0]) for r in rows)
+            names.extend(str(r[1] or "") for r in rows)
+        return found, names
 
     def get(self, subject_id: str) -> Subject | None:
         row = self._c.execute(select(t.subjects).where(t.subjects.c.id == subject_id)).first()

@@ -87,22 +87,24 @@ def check_names(uow: UnitOfWork, v: Validated, *, strict: bool = False) -> int:
     named = as_np(pc.not_equal(norm, "")).astype(bool)
     uniq = pc.unique(ids)
     group = as_np(pc.index_in(ids, value_set=uniq)).astype(np.int64)
-    stored = uow.subjects.names(uniq.to_pylist())
+    stored_ids, stored_names = uow.subjects.names(uniq.to_pylist())
     # The first named line of each ID (np.unique keeps first positions, rows in line order).
     first = np.full(len(uniq), -1, dtype=np.int64)
     g_named = group[named]
     ug, pos = np.unique(g_named, return_index=True)
     first[ug] = np.flatnonzero(named)[pos]
-    reg_raw = [
-        stored.get(u, "") if u in stored else (given[int(f)].as_py() if f >= 0 else "")
-        for u, f in zip(uniq.to_pylist(), first.tolist(), strict=True)
-    ]
-    reg_norm = _comparable(pa.array(reg_raw, type=pa.string()))
+    # The registry's name per distinct ID: the stored one, else the first named line's,
+    # else none (""), as whole columns.
+    at = pc.index_in(uniq, value_set=pa.array(stored_ids, pa.string()))
+    held = pa.array(stored_names, pa.string()).take(at)
+    firsts = pa.array(first, mask=first < 0).cast(pa.int64())
+    reg_raw = pc.fill_null(pc.if_else(pc.is_valid(at), held, given.take(firsts)), "")
+    reg_norm = _comparable(reg_raw)
     expected = reg_norm.take(pa.array(group))
     differs = named & as_np(pc.not_equal(norm, expected)).astype(bool)
     differs &= as_np(pc.not_equal(expected, "")).astype(bool)
     for j in np.flatnonzero(differs).tolist():
-        i, name, theirs = int(rows[j]), given[j].as_py(), reg_raw[int(group[j])]
+        i, name, theirs = int(rows[j]), given[j].as_py(), reg_raw[int(group[j])].as_py()
         if strict:
             chk.add(
                 i,
