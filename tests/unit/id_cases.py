@@ -8,12 +8,16 @@ from typing import NamedTuple
 
 from hypothesis import strategies as st
 
-from socialcredit.domain.identity import IdForm, ric_check_char
+from socialcredit.domain.identity import IdForm, ric_check_char, uscc_check_char
 from socialcredit.domain.regions import PERMIT_REGIONS, known_region_codes
 
 
 def pid(first17: str) -> str:
     return first17 + ric_check_char(first17)
+
+
+def uscc(first17: str) -> str:
+    return first17 + uscc_check_char(first17)
 
 
 class Accepted(NamedTuple):
@@ -78,6 +82,10 @@ ACCEPTED = {
         "region code 000000 has never been a GB/T 2260 code",
     ),
     "credit code": Accepted("91110000600037341l", "91110000600037341L", IdForm.CREDIT_CODE),
+    # A rural collective economic organisation: registration authority N (agriculture).
+    "credit code, authority N": Accepted(
+        uscc("N2110105MA0000001"), uscc("N2110105MA0000001"), IdForm.CREDIT_CODE
+    ),
 }
 
 REJECTED = {

@@ -67,6 +67,18 @@ def test_credit_code_errors_name_what_is_wrong(raw: str, fragment: str) -> None:
     assert fragment in e.value.message
 
 
+@pytest.mark.parametrize("first17", ["N2110105MA0000001", "A1110000600037341", "Y1440300MA5D12345"])
+def test_credit_codes_of_registration_authorities_with_a_letter_are_valid(first17: str) -> None:
+    # GB 32100's first character is the registration authority, 1-9, A, N or Y: rural
+    # collective economic organisations hold N2... codes. stdnum rejected them (digits only).
+    code = first17 + uscc_check_char(first17)
+    assert parse_credit_code(code).value == code
+    assert parse_subject_id(code.lower()).kind is SubjectKind.ENTERPRISE
+    wrong = code[:17] + ("0" if code[17] != "0" else "1")
+    with pytest.raises(InvalidIdentifier, match="check character"):
+        parse_credit_code(wrong)
+
+
 def test_minor_on_a_date() -> None:
     sid = parse_resident_id("11010520080301" + "002" + ric_check_char("11010520080301002"))
     assert sid.is_minor_on(dt.date(2026, 2, 28))

@@ -21,8 +21,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError
 
 from socialcredit.domain.regions import PERMIT_REGIONS, province_known, region_known
 from socialcredit.errors import InvalidIdentifier
@@ -230,6 +228,10 @@ def parse_credit_code(raw: str, field: str = "subject_id") -> SubjectId:
 
 
 def _credit_code(v: str, raw: str, field: str) -> SubjectId:
+    # GB 32100's own checks, all of them. Not ``stdnum.cn.uscc``: it wants the first two
+    # characters to be digits, but the registration authority (the first) may be a letter,
+    # A (the military's establishment office), N (agriculture: rural collective economic
+    # organisations, N2/N3...) or Y (other), and such codes are issued (docs/decisions.md).
     if len(v) != 18:
         raise _bad(
             field, raw, v, f"a unified social credit code has 18 characters, this has {len(v)}"
@@ -244,10 +246,6 @@ def _credit_code(v: str, raw: str, field: str) -> SubjectId:
     expected = uscc_check_char(v[:17])
     if v[17] != expected:
         raise _bad(field, raw, v, f"check character is {v[17]}, expected {expected}")
-    try:
-        uscc.validate(v)
-    except ValidationError as e:
-        raise _bad(field, raw, v, f"rejected by GB 32100 validation: {e}") from None
     warnings: tuple[str, ...] = ()
     if not region_known(v[2:8]):
         warnings = (f"region code {v[2:8]} has never been a GB/T 2260 code; accepted",)

@@ -150,8 +150,9 @@ def check_ids(raw: pa.Array, today: dt.date) -> Ids:
     ent = (vals >= 0).all(axis=1)
     check = _USCC_CHARS[(31 - (vals[:, :17] @ _USCC_W) % 31) % 31]
     ent &= check == me[:, 17]
-    # python-stdnum's GB 32100 check (the domain parser's last word) wants 8 leading digits.
-    ent &= ((me[:, :8] >= 48) & (me[:, :8] <= 57)).all(axis=1)
+    # The region code is digits; the registration authority before it may be a letter (A,
+    # N, Y), as in the domain parser.
+    ent &= ((me[:, 2:8] >= 48) & (me[:, 2:8] <= 57)).all(axis=1)
     ecand = np.flatnonzero(ent)
     if len(ecand):
         ok_sel[rest[ecand]] = True
