@@ -339,3 +339,41 @@ def test_real_world_identifiers_as_the_domain_reads_them(
             assert rec is not None and rec.subject_id == sid.value
             subject = uow.subjects.get(sid.value)
             assert subject is not None and subject.birth_date == sid.birth_date
+
+
+def test_later_batch_keys_inside_beyond_and_below_the_stored_range(
+    uow: SqlUnitOfWork, pack: RulePack, tmp_path: Path
+) -> None:
+    """Only keys within an authority's stored range of case numbers are looked up (a month's
+    new listings lie past it); the ends of the range and both sides of it still decide
+    duplicates, conflicts and events correctly."""
+    first = [listed("K-2"), listed("K-5", subject_id=PERSON2)]
+    assert ingest(uow, write(tmp_path / "a.jsonl", first), pack).accepted == 2
+    later = [
+        listed("K-2"),  # the lowest stored: a duplicate
+        listed("K-5", amount_owed="9.99"),  # the highest stored, different: a conflict
+        listed("K-3"),  # inside the range, not stored: new
+        listed("K-1"),  # below it: new
+        listed("K-9"),  # past it: new
+        {
+            "event": "fulfilled",
+            "authority": "SPC-BJ-HD",
+            "case_number": "K-5",
+            "event_date": "2024-05-01",
+        },
+        {
+            "event": "fulfilled",
+            "authority": "SPC-BJ-HD",
+            "case_number": "K-4",
+            "event_date": "2024-05-01",
+        },  # inside the range, never listed
+        listed("K-7", authority="SPC-BJ-CY"),  # an authority with nothing stored: new
+    ]
+    report = ingest(uow, write(tmp_path / "b.jsonl", later), pack)
+    bad = {(p.line, p.field) for p in report.rejected}
+    assert bad == {(2, "case_number"), (7, "case_number")}
+    assert report.duplicates == 1
+    assert report.accepted == 5
+    with uow:
+        for case in ("K-1", "K-3", "K-9"):
+            assert uow.records.get("SPC-BJ-HD", case) is not None

@@ -21,7 +21,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
 from socialcredit.domain.regions import PERMIT_REGIONS, province_known, region_known
 from socialcredit.errors import InvalidIdentifier
 

@@ -41,20 +41,6 @@ EVENT_COLS = (*EventColumns.COLUMNS, "batch_id")
 SUBJECT_COLS = (*SubjectColumns.COLUMNS, "created_at")
 
 
-def _ranges(authorities: Sequence[str], case_numbers: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(authority, lowest, highest case number) of a batch, in code point order."""
-    ranges: dict[str, list[str]] = {}
-    for a, k in zip(authorities, case_numbers, strict=True):
-        lo_hi = ranges.get(a)
-        if lo_hi is None:
-            ranges[a] = [k, k]
-        elif k < lo_hi[0]:
-            lo_hi[0] = k
-        elif k > lo_hi[1]:
-            lo_hi[1] = k
-    return [(a, lo, hi) for a, (lo, hi) in ranges.items()]
-
-
 def _nothing() -> None:
     return None
 
@@ -98,11 +84,18 @@ class SqlIngest:
                 c.exec_driver_sql("DELETE FROM ingest_keys")
                 return {}
         else:
-            # SQLite compares text bytewise, in Python's order of code points.
-            hit = self._overlapping(_ranges(authorities, case_numbers))
-            if not hit:
+            # SQLite compares text bytewise, in Python's order of code points. Only a key
+            # within its authority's stored range can be stored: a month's new listings lie
+            # past it (case numbers carry their year and grow), so what is looked up is the
+            # events' keys, not every line of each authority that has any.
+            bounds = self._stored_bounds(set(authorities))
+            keys = [
+                (a, k)
+                for a, k in zip(authorities, case_numbers, strict=True)
+                if (b := bounds.get(a)) is not None and b[0] <= k <= b[1]
+            ]
+            if not keys:
                 return {}
-            keys = [(a, k) for a, k in zip(authorities, case_numbers, strict=True) if a in hit]
             # In index order: the join then walks the unique index forwards, page after
             # page, instead of descending to a random leaf of a large index for every key.
             bulk_insert(c, "ingest_keys", ("authority", "case_number"), sorted(keys))
@@ -117,6 +110,20 @@ class SqlIngest:
             rec = record_from_mapping(m)
             out[rec.ref] = StoredRecord(int(m["id"]), rec)
         c.exec_driver_sql("DELETE FROM ingest_keys")
+        return out
+
+    def _stored_bounds(self, authorities: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(lowest, highest) case number stored for each of ``authorities`` that has any:
+        two seeks each at the ends of the unique index."""
+        r = t.records.c
+        out: dict[str, tuple[str, str]] = {}
+        for a in sorted(authorities):
+            mine = r.authority == a
+            lo = self._c.execute(select(func.min(r.case_number)).where(mine)).scalar()
+            if lo is None:
+                continue
+            hi = self._c.execute(select(func.max(r.case_number)).where(mine)).scalar_one()
+            out[a] = (str(lo), str(hi))
         return out
 
     def _overlapping(self, ranges: Iterable[Sequence[str]]) -> set[str]:
