@@ -104,9 +104,10 @@ class SqlIngest:
             "ON r.authority = k.authority AND r.case_number = k.case_number"
         )
         out: dict[RecordRef, StoredRecord] = {}
-        for row in rows:
+        names = list(rows.keys())
+        for row in rows.fetchall():  # plain tuples: a mapping view per row cost more
             # raw rows: dates as ISO text on SQLite, amounts as text; the codec reads both
-            m = dict(row._mapping)
+            m = dict(zip(names, row, strict=True))
             rec = record_from_mapping(m)
             out[rec.ref] = StoredRecord(int(m["id"]), rec)
         c.exec_driver_sql("DELETE FROM ingest_keys")
