@@ -121,6 +121,10 @@ def rows_of(kind: str) -> list[dict[str, Any]]:
         {"subject_id": FREE, "name": "李娜", "sector": "rail.standard"},
         {"subject_id": FREE, "name": "李娜", "sector": "no.such"},
         {"subject_id": LISTED, "name": "王建国", "sector": "flight", "purpose": "p, with comma"},
+        # the registry's name spelt otherwise: a middle dot (normalised by pyarrow), a
+        # compatibility ideograph for 王 (normalised by NFKC in Python); both the right name
+        {"subject_id": LISTED, "name": "王・建国"},
+        {"subject_id": LISTED, "name": "\U0002f929建国"},
         {"subject_id": FREE, "name": "李娜", "purpose": "two\nlines", "reference": ""},
     ]
     return out

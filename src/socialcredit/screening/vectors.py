@@ -1,4 +1,4 @@
-"""Array helpers of the block path: IDs, name hashes and screening ids for many rows at once.
+"""Array helpers of the block path: IDs, screening ids and answers for many rows at once.
 
 Each does for a column what its row-by-row counterpart does for one value, and only where
 the two agree exactly: :func:`resident_keys` accepts what ``fast_id`` takes for a person
@@ -17,9 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcredit.domain.identity import RIC_WEIGHTS
-from socialcredit.screening.names import name_hash
 
-NAMES_REMEMBERED = 500_000  # name hashes kept across a manifest's blocks (~60 MB at most)
 _RIC_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _WEIGHTS = np.array(RIC_WEIGHTS, dtype=np.int64)
 _POW10 = (10 ** np.arange(16, -1, -1, dtype=np.int64)).astype(np.int64)
@@ -52,23 +50,6 @@ def resident_keys(ids: pa.Array) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.
     ok[cand] = good
     keys[cand[good]] = (d[good] @ _POW10).astype(np.uint64)
     return ok, keys
-
-
-def name_hashes(names: pa.Array, seen: dict[str, int]) -> npt.NDArray[np.uint32]:
-    """``name_hash`` of each name, hashed once per distinct name; ``seen`` remembers them
-    across blocks (names repeat: a manifest of a million rows has far fewer names)."""
-    enc = pc.dictionary_encode(names)
-    words = enc.dictionary.to_pylist()
-    if len(seen) > NAMES_REMEMBERED:
-        seen.clear()
-    get = seen.get
-    hashes = [get(w) for w in words]
-    for i, h in enumerate(hashes):
-        if h is None:
-            hashes[i] = seen[words[i]] = name_hash(words[i])
-    table: npt.NDArray[np.uint32] = np.array(hashes, dtype=np.uint32)
-    out: npt.NDArray[np.uint32] = table[enc.indices.to_numpy(zero_copy_only=False)]
-    return out
 
 
 def screening_ids(n: int) -> pa.Array:
