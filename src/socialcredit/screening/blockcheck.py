@@ -66,8 +66,8 @@ def _one_or_all(c: pa.Array) -> Any:
     a default sector), else the column (copied out of the block's buffers)."""
     if len(c) and c.null_count == len(c):
         return None
-    if len(c) and c.null_count == 0 and pc.count_distinct(c).as_py() == 1:
-        return c[0].as_py()
+    if len(c) and c.null_count == 0 and pc.all(pc.equal(c, c[0])).as_py():
+        return c[0].as_py()  # (not count_distinct: a hash table of every reference)
     return pa.concat_arrays([c]) if c.offset else c
 
 
