@@ -64,6 +64,14 @@ def test_a_column_hashes_as_each_name_alone() -> None:
     assert hash_names([]).tolist() == []
 
 
+@pytest.mark.parametrize("plain", [0, 3, 200])
+def test_a_few_names_with_separators_among_many_without(plain: int) -> None:
+    """Separators are dropped by a regex over the names that may hold one, or over all when
+    many do: either way as ``normalise_name`` drops them."""
+    names = [f"名{i}" for i in range(plain)] + ["李·娜", "Ab-C", "x\u00a0y"] + ["王五"] * plain
+    assert hash_names(names).tolist() == [name_hash(n) for n in names]
+
+
 def test_random_names_hash_alike() -> None:
     rng = random.Random(2026)
     pools = [
@@ -117,9 +125,10 @@ def _fast_ranges() -> list[tuple[int, int]]:
 
 def test_pyarrow_normalises_exactly_the_names_it_may() -> None:
     """Each character of the fast set has no decomposition and is no combining mark (so NFKC
-    leaves it as it is; but U+00A0, a space to NFKC, dropped either way), casefolds as ASCII's lower case does, and is never the second of a
-    canonical composition pair (so no two of them compose): for a name made only of them,
-    NFKC, dropping and casefolding is dropping and lowering ASCII."""
+    leaves it as it is; but U+00A0, a space to NFKC, dropped either way), casefolds as
+    ASCII's lower case does, and is never the second of a canonical composition pair (so no
+    two of them compose): for a name made only of them, NFKC, dropping and casefolding is
+    dropping and lowering ASCII."""
     fast = [c for lo, hi in _fast_ranges() for c in map(chr, range(lo, hi + 1))]
     assert len(fast) > 85_000
     for c in fast:

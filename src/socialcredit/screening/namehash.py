@@ -30,8 +30,9 @@ dropped separators, NFKC changes nothing but a no-break space, to a space, dropp
 way (none of them has a canonical decomposition, none is a combining mark, and none is the
 second of a canonical composition pair: tested over the whole Unicode database in
 ``tests/unit/test_screening_namehash.py``) and casefold is ASCII's lower case, so normalising
-is dropping the separators and lowering ASCII, which pyarrow does over the column. Any other name (Latin letters with accents, fullwidth forms, ß,
-Turkish İ, emoji) is normalised by :func:`normalise_name` itself, one call per distinct name.
+is dropping the separators and lowering ASCII, which pyarrow does over the column. Any
+other name (Latin letters with accents, fullwidth forms, ß, Turkish İ, emoji) is normalised
+by :func:`normalise_name` itself, one call per distinct name.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ FAST_CHARS = (
     "\U00020000-\U0002a6df\U0002a700-\U0002ebef"
 )
 _FAST = f"^[{FAST_CHARS}]*$"
+_MAY_DROP = np.zeros(256, dtype=np.bool_)  # the first byte of each separator's UTF-8
+_MAY_DROP[[c.encode()[0] for c in DROPPED]] = True
 _DROP_RE = "[" + "".join("\\" + c if c in "-.'" else c for c in DROPPED) + "]"
 
 
@@ -135,6 +138,23 @@ def _hash_strings(arr: pa.Array) -> U32:
     return out
 
 
+def _dropped(arr: pa.Array) -> pa.Array:
+    """``arr`` with the separators removed, by a regex over only the names holding a byte
+    that may begin one (most names hold none)."""
+    data, lengths = _bytes(arr)
+    at = np.flatnonzero(_MAY_DROP[data])
+    if not len(at):
+        return arr
+    ends = np.cumsum(lengths)
+    rows = np.unique(np.searchsorted(ends, at, "right"))
+    if len(rows) * 4 > len(arr):
+        return pc.replace_substring_regex(arr, _DROP_RE, "")
+    some = pc.replace_substring_regex(arr.take(pa.array(rows)), _DROP_RE, "")
+    mask = np.zeros(len(arr), dtype=np.bool_)
+    mask[rows] = True
+    return pc.replace_with_mask(arr, pa.array(mask), some.cast(arr.type))
+
+
 def hash_names(names: pa.Array | Sequence[str]) -> U32:
     """:func:`name_hash` of each name (no nulls), normalised by pyarrow where that is exact
     (see the module's docstring) and by :func:`normalise_name` elsewhere."""
@@ -142,7 +162,7 @@ def hash_names(names: pa.Array | Sequence[str]) -> U32:
     if not len(arr):
         return np.zeros(0, dtype=np.uint32)
     fast = pc.match_substring_regex(arr, _FAST)
-    norm = pc.ascii_lower(pc.replace_substring_regex(arr, _DROP_RE, ""))
+    norm = pc.ascii_lower(_dropped(arr))
     if not fast.false_count:
         return _hash_strings(norm)
     slow = np.flatnonzero(~fast.to_numpy(zero_copy_only=False))
