@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from socialcredit.screening.guard import NameGuard
 from socialcredit.screening.parties import KeyInfo, RelyingParty
 from socialcredit.screening.routes import _format, _row_of, _rows
 from socialcredit.screening.runtime import LogBlock
+from socialcredit.screening.service import Screener
 from socialcredit.screening.vectors import screening_ids
 from socialcredit.settings import Settings
 
@@ -121,6 +123,10 @@ def rows_of(kind: str) -> list[dict[str, Any]]:
         {"subject_id": FREE, "name": "李娜", "sector": "rail.standard"},
         {"subject_id": FREE, "name": "李娜", "sector": "no.such"},
         {"subject_id": LISTED, "name": "王建国", "sector": "flight", "purpose": "p, with comma"},
+        # the registry's name spelt otherwise: a middle dot (normalised by pyarrow), a
+        # compatibility ideograph for 王 (normalised by NFKC in Python); both the right name
+        {"subject_id": LISTED, "name": "王・建国"},
+        {"subject_id": LISTED, "name": "\U0002f929建国"},
         {"subject_id": FREE, "name": "李娜", "purpose": "two\nlines", "reference": ""},
     ]
     return out
@@ -315,3 +321,18 @@ def test_a_name_budget_spent_inside_a_block_refuses_the_later_rows_alike(
     assert strip_ids(got) == strip_ids(want)
     assert log_view(new_q) == log_view(old_q)
     assert got.count("name_checks_exhausted") == 3
+
+
+def test_a_snapshot_of_another_name_hash_is_rebuilt_not_misread(
+    reg: Registry, tmp_path: Path
+) -> None:
+    """The name table's cells are the names' hashes: a snapshot written with another hash
+    function (an older SNAPSHOT_FORMAT) is rebuilt from the registry, so the right name
+    still passes."""
+    snap = Screener.build(reg).save(tmp_path / "snap")
+    again = Screener.open(reg, snap)
+    assert again.source == "snapshot" and again.names.matches(int(LISTED[:17]), "王建国")
+    state = json.loads((snap / "state.json").read_text("utf-8"))
+    (snap / "state.json").write_text(json.dumps(state | {"format": 2}), "utf-8")
+    rebuilt = Screener.open(reg, snap)
+    assert rebuilt.source == "built" and rebuilt.names.matches(int(LISTED[:17]), "王·建国")

@@ -37,9 +37,10 @@ from socialcredit.screening.batch import BATCH_CHUNK, MAX_BATCH_ROWS, check_chun
 from socialcredit.screening.blocks import Parsed, Reader, Rows
 from socialcredit.screening.ids import fast_id
 from socialcredit.screening.manifest import MakeRow, Row
+from socialcredit.screening.names import hash_names
 from socialcredit.screening.parties import KeyInfo
 from socialcredit.screening.runtime import LogBlock
-from socialcredit.screening.vectors import joined, name_hashes, resident_keys, screening_ids
+from socialcredit.screening.vectors import joined, resident_keys, screening_ids
 
 if TYPE_CHECKING:
     from socialcredit.screening.api import ScreeningRuntime
@@ -65,8 +66,8 @@ def _one_or_all(c: pa.Array) -> Any:
     a default sector), else the column (copied out of the block's buffers)."""
     if len(c) and c.null_count == len(c):
         return None
-    if len(c) and c.null_count == 0 and pc.count_distinct(c).as_py() == 1:
-        return c[0].as_py()
+    if len(c) and c.null_count == 0 and pc.all(pc.equal(c, c[0])).as_py():
+        return c[0].as_py()  # (not count_distinct: a hash table of every reference)
     return pa.concat_arrays([c]) if c.offset else c
 
 
@@ -91,7 +92,6 @@ class BlockScreening:
         self.sector = sector
         self.make_row: MakeRow = lambda d, n: make_row(d, sector, n)
         self.fmt = fmt
-        self._names: dict[str, int] = {}
         self._tails: dict[int, str] = {}
 
     # --- the whole manifest ----------------------------------------------------------------
@@ -225,7 +225,7 @@ class BlockScreening:
         rows = np.flatnonzero(plain)
         if len(rows):
             stored = self.rt.screener.names.hashes(keys[rows])
-            given = name_hashes(name.take(pa.array(rows)), self._names)
+            given = hash_names(name.take(pa.array(rows)))
             plain[rows[stored != given]] = False
         return plain, keys, bits, sector
 

@@ -10,10 +10,11 @@ filter used as a function: Dietzfelbinger and Pagh's retrieval, in the 3-block l
 and Lemire's XOR filters): 32-bit cells, 1.23 cells a subject plus 32, so about 4.9 bytes a
 subject. For a known key ``k`` the three cells its hash picks XOR to exactly the 32-bit hash of
 its normalised name; for any other key they XOR to a value that is, for a wrong name, equal to
-the name's hash with probability 2**-32. So a wrong name (or an ID unknown to the registry,
-which the name check treats the same way) passes with probability 2**-32 per guess, the same as
-the keyed table it replaces, and the relying party's budget of failed name checks keeps
-guessing far below that.
+the name's hash with probability 2**-32, and a wrong name's hash equals the right one's with
+that probability too (:mod:`~socialcredit.screening.namehash` says why). So a wrong name (or
+an ID unknown to the registry, which the name check treats the same way) passes with
+probability 2**-32 per guess, the same as the keyed table it replaces, and the relying
+party's budget of failed name checks keeps guessing far below that.
 
 Subjects added or renamed since the base was built live in an exact table of their own
 (``changes``: whole keys, :class:`KeySlots`) that is looked up first, plus a small dict overlay
@@ -23,39 +24,29 @@ snapshot, or ``Screener.build``) folds everything back into the base.
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from socialcredit.screening.namehash import hash_names, name_hash, normalise_name
 from socialcredit.screening.slots import KeySlots
+
+__all__ = ["NameFilter", "NameTable", "hash_names", "name_hash", "normalise_name"]
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 Cells = npt.NDArray[np.signedinteger]  # int32 or int64 cell numbers
 
-# Separators that ID cards and keyboards spell differently: the middle dot of minority names
-# (U+00B7, U+30FB, U+2022, U+2027), hyphens, spaces.
-_DROP = dict.fromkeys(map(ord, " \t\u00b7\u30fb\u2022\u2027\u00a0-.'"), None)
 COMPACT_AT = 100_000
 BULK_MIN = 64  # names checked one by one below this many, as arrays above
+HASH_AT_ONCE = 1 << 20  # names hashed as one column when a table is built
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1
 CELLS_PER_KEY = 1.23  # below ~1.22 a random 3-hypergraph stops peeling
 _ROTATE = (0, 21, 42)  # each block reads its own bits of the one 64-bit hash
-
-
-def normalise_name(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).translate(_DROP).casefold()
-
-
-def name_hash(name: str) -> int:
-    digest = hashlib.blake2b(normalise_name(name).encode("utf-8"), digest_size=4).digest()
-    return int.from_bytes(digest, "little")
 
 
 # --------------------------------------------------------------------------- the hash
@@ -218,9 +209,14 @@ class NameTable:
     @classmethod
     def build(cls, items: Iterable[tuple[int, str]]) -> NameTable:
         """From (subject key, name) pairs; a key given twice keeps its last name."""
-        latest = {k: name_hash(n) for k, n in items}
+        latest = dict(items)
         keys = np.fromiter(latest.keys(), dtype=np.uint64, count=len(latest))
-        vals = np.fromiter(latest.values(), dtype=np.uint32, count=len(latest))
+        names = list(latest.values())
+        del latest
+        parts = [
+            hash_names(names[i : i + HASH_AT_ONCE]) for i in range(0, len(names), HASH_AT_ONCE)
+        ]
+        vals = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
         return cls(NameFilter.build(keys, vals))
 
     @property
@@ -276,7 +272,9 @@ class NameTable:
         return self.hash_of(key) == name_hash(name)
 
     def with_names(self, items: Iterable[tuple[int, str]]) -> NameTable:
-        return self.with_hashes((k, name_hash(n)) for k, n in items)
+        pairs = list(items)
+        hashes = hash_names([n for _, n in pairs]).tolist()
+        return self.with_hashes(zip([k for k, _ in pairs], hashes, strict=True))
 
     def with_hashes(self, items: Iterable[tuple[int, int]]) -> NameTable:
         """:meth:`with_names` with the names hashed already (:meth:`renamed`)."""
@@ -291,8 +289,9 @@ class NameTable:
         if len(items) < BULK_MIN:
             return [(k, h) for k, n in items if self.hash_of(k) != (h := name_hash(n))]
         keys = np.fromiter((k for k, _ in items), dtype=np.uint64, count=len(items))
-        held = self.hashes(keys).tolist()
-        return [(k, h) for (k, n), s in zip(items, held, strict=True) if s != (h := name_hash(n))]
+        held = self.hashes(keys)
+        given = hash_names([n for _, n in items])
+        return [(items[i][0], int(given[i])) for i in np.flatnonzero(held != given).tolist()]
 
     def compacted(self) -> NameTable:
         """The overlay folded into the exact table of changes (the base is static)."""

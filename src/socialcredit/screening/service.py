@@ -50,7 +50,7 @@ from socialcredit.screening.parties import KeyInfo, load_keys
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 2  # 2: the name table is a retrieval filter plus exact changes
+SNAPSHOT_FORMAT = 3  # 2: the name table a retrieval filter; 3: its names hashed by namehash
 # Stored IDs are parsed again and again (every delta re-assesses its subjects): trusted,
 # fast, as arrays (screening/bulk.py, stored_ids.py), the full parse only for what does not fit.
 KEYS_RELOAD_S = 1.0
