@@ -38,6 +38,8 @@ record within a year; ``report_repeat``); corrections change amounts, not listin
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -45,16 +47,17 @@ from sqlalchemy import Connection
 from socialcredit.integrity import Head, head_before_day
 from socialcredit.reports.due_process import cases, notices
 from socialcredit.reports.listings import listings, paid
-from socialcredit.reports.parts import Part, add_tables, add_totals, parts
-from socialcredit.reports.period import EPOCH, Period, Table, _d, _param, period
+from socialcredit.reports.parts import add_tables, add_totals, parts
+from socialcredit.reports.period import EPOCH, Period, Table, _d, period
+from socialcredit.reports.record_parts import RecordParts, read_parts
 from socialcredit.reports.records import (
-    EventRows,
+    Correction,
+    load_corrections,
     load_event_rows,
     load_events,
-    load_records,
     records_tables,
 )
-from socialcredit.reports.repeat import load_repeat_rows, repeat_extra_days
+from socialcredit.reports.repeat import repeat_extra_days
 from socialcredit.reports.scores import scores
 from socialcredit.reports.screenings import blocked
 from socialcredit.runtime.registry import Registry
@@ -87,19 +90,14 @@ def log_heads(conn: Connection, p: Period, zone: dt.tzinfo) -> dict[str, Any]:
 
 
 def _records_figures(
-    conn: Connection, p: Period, reg: Registry, last: Any, part: Part, events: EventRows
+    conn: Connection, p: Period, reg: Registry, cut: RecordParts, i: int, corr: list[Correction]
 ) -> tuple[int, Table, Table, Table, dict[str, Any], Table, dict[str, Any]]:
-    """The figures drawn from records and their events, for the subjects of ``part``."""
-    recs = load_records(conn, p, part)
-    ev = load_events(conn, p, recs, events, part)
+    """The figures drawn from records and their events, for the subjects of part ``i``."""
+    recs = cut.records(i)
+    ev = load_events(conn, p, recs, cut.events_of(i), corrections=corr)
     by_cat, by_auth = records_tables(recs, p, reg)
     extra = repeat_extra_days(
-        load_repeat_rows(conn, reg.pack, last, part),
-        recs.id,
-        recs.subject,
-        recs.decision,
-        ev.fulfilled,
-        reg.pack,
+        cut.repeat[i], recs.id, recs.subject, recs.decision, ev.fulfilled, reg.pack
     )
     lst, lst_totals = listings(recs, ev, p, reg, extra)
     pay, pay_totals = paid(recs, ev, p, reg)
@@ -115,10 +113,13 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
         conn.execution_options(socialcredit_readonly=True)
         with conn.begin():
             head, by_sector = blocked(conn, p, notes)
-            last = _param(conn, EPOCH + dt.timedelta(days=p.last))
-            events = load_event_rows(conn, p)
-            got = [_records_figures(conn, p, reg, last, pt, events) for pt in parts(conn)]
-            del events
+            corr = load_corrections(conn, p)
+            with tempfile.TemporaryDirectory(prefix="socialcredit-report-") as scratch:
+                cut = read_parts(
+                    conn, p, parts(conn), load_event_rows(conn, p), reg.pack, Path(scratch)
+                )
+                got = [_records_figures(conn, p, reg, cut, i, corr) for i in range(len(cut.parts))]
+                del cut
             collected = sum(g[0] for g in got)
             by_cat = add_tables([g[1] for g in got], 2)
             by_auth = add_tables([g[2] for g in got], 1)
