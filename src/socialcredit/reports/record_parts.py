@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from socialcredit.domain.rules import RulePack
 from socialcredit.reports.parts import Part
-from socialcredit.reports.period import EPOCH, Period, _dates, _param
+from socialcredit.reports.period import EPOCH, Period, _param, day_sql
 from socialcredit.reports.records import EventRows, Records, _fetch, subject_numbers
 
 ROW = np.dtype(
@@ -121,7 +121,8 @@ def read_parts(
         else "NULL"
     )
     sql = (
-        f"SELECT id, subject_id, category, authority, decision_date, extension_years, {case} "
+        f"SELECT id, subject_id, category, authority, {day_sql(conn, 'decision_date')}, "
+        f"extension_years, {case} "
         "FROM records WHERE decision_date <= :last ORDER BY id"
     )
     last = _param(conn, EPOCH + dt.timedelta(days=p.last))
@@ -144,7 +145,7 @@ def read_parts(
             rows["subject"] = subj
             rows["category"] = [cats.setdefault(x, len(cats)) for x in c]
             rows["authority"] = [auths.setdefault(x, len(auths)) for x in a]
-            rows["decision"] = _dates(d)
+            rows["decision"] = d
             rows["extension"] = e
             part = _part_of(subj, parts)
             for j in np.flatnonzero(np.array([x is not None for x in k])).tolist():
@@ -154,11 +155,14 @@ def read_parts(
             for q in range(len(parts)):
                 if cuts[q] < cuts[q + 1]:
                     rows[order[cuts[q] : cuts[q + 1]]].tofile(out[q])
+            # This chunk's records are the ids from its first to its last: their events
+            # are one slice of the events by record id.
             ids = rows["id"]
-            lo = np.searchsorted(rid_sorted, ids[0], side="left")
-            hi = np.searchsorted(rid_sorted, ids[-1], side="right")
-            seg = rid_sorted[lo:hi]
-            at = np.minimum(np.searchsorted(ids, seg), len(ids) - 1)
-            hit = ids[at] == seg
+            lo, hi = (
+                np.searchsorted(rid_sorted, ids[0]),
+                np.searchsorted(rid_sorted, ids[-1], "right"),
+            )
+            at = np.minimum(np.searchsorted(ids, rid_sorted[lo:hi]), len(ids) - 1)
+            hit = ids[at] == rid_sorted[lo:hi]
             event_part[by_rid[lo:hi][hit]] = part[at[hit]]
     return RecordParts(parts, files, list(cats), list(auths), repeat, events, event_part)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, text
 
 from socialcredit.reports.parts import ALL, Part
-from socialcredit.reports.period import EPOCH, I64, Period, Table, _d, _dates, _param
+from socialcredit.reports.period import EPOCH, I64, Period, Table, _d, _dates, _param, day_sql
 from socialcredit.reports.repeat import NEVER
 from socialcredit.runtime.registry import Registry
 
@@ -157,30 +157,19 @@ class EventRows:
 
 def load_event_rows(conn: Connection, p: Period) -> EventRows:
     last = EPOCH + dt.timedelta(days=p.last)
+    kind = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KINDS))
     sql = (
-        "SELECT record_id, type, event_date, reason FROM record_events "
+        f"SELECT record_id, CASE type {kind} END, {day_sql(conn, 'event_date')}, "
+        "CASE WHEN reason = 'objection_upheld' THEN 1 ELSE 0 END FROM record_events "
         "WHERE event_date <= :last AND type IN ('fulfilled', 'withdrawn', 'repaired') "
         "ORDER BY event_date, id"
     )
-    rid: list[I64] = []
-    kind: list[npt.NDArray[np.int8]] = []
-    day: list[I64] = []
-    upheld: list[npt.NDArray[np.bool_]] = []
+    cols: list[npt.NDArray[np.int64]] = []
     for chunk in _fetch(conn, sql, {"last": _param(conn, last)}):
-        r, k, d, why = zip(*chunk, strict=True)
-        rid.append(np.array(r, np.int64))
-        kinds = np.array(k)
-        kind.append(
-            np.select([kinds == x for x in KINDS], list(range(len(KINDS))), -1).astype(np.int8)
-        )
-        day.append(_dates(d))
-        upheld.append(np.array([x == "objection_upheld" for x in why], dtype=bool))
-
-    def cat_(xs: list[Any], dtype: Any) -> Any:
-        return np.concatenate(xs) if xs else np.zeros(0, dtype)
-
-    return EventRows(cat_(rid, np.int64), cat_(kind, np.int8), cat_(day, np.int64),
-                     cat_(upheld, bool))  # fmt: skip
+        cols.append(np.array(chunk, np.int64).reshape(-1, 4))
+    got = np.concatenate(cols) if cols else np.zeros((0, 4), np.int64)
+    return EventRows(got[:, 0].copy(), got[:, 1].astype(np.int8), got[:, 2].copy(),
+                     got[:, 3].astype(bool))  # fmt: skip
 
 
 Correction = tuple[int, int, Any]  # (record id, day, payload), in (date, id) order
