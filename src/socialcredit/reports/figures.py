@@ -55,6 +55,7 @@ from socialcredit.reports.records import (
     load_corrections,
     load_event_rows,
     load_events,
+    no_gc,
     records_tables,
 )
 from socialcredit.reports.repeat import repeat_extra_days
@@ -109,7 +110,9 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
     """The transparency report for ``year`` as a JSON-ready dict (see the module docstring)."""
     p = period(reg, year)
     notes: list[str] = []
-    with reg.engine.connect() as conn:
+    # The cyclic collector is off while millions of rows are read (``no_gc``; the report is
+    # computed by the CLI, off the server, so no request waits on its garbage meanwhile).
+    with no_gc(), reg.engine.connect() as conn:
         conn.execution_options(socialcredit_readonly=True)
         with conn.begin():
             head, by_sector = blocked(conn, p, notes)

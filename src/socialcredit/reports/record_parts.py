@@ -152,9 +152,10 @@ def read_parts(
                 repeat[part[j]].append((int(i[j]), str(a[j]), str(k[j]), str(c[j])))
             order = np.argsort(part, kind="stable")
             cuts = np.searchsorted(part[order], np.arange(len(parts) + 1))
+            by_part = rows[order]
             for q in range(len(parts)):
                 if cuts[q] < cuts[q + 1]:
-                    rows[order[cuts[q] : cuts[q + 1]]].tofile(out[q])
+                    by_part[cuts[q] : cuts[q + 1]].tofile(out[q])
             # This chunk's records are the ids from its first to its last: their events
             # are one slice of the events by record id.
             ids = rows["id"]

@@ -6,7 +6,9 @@ straight from the driver's cursor.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 import re
 from collections.abc import Iterator
@@ -25,6 +27,21 @@ from socialcredit.runtime.registry import Registry
 
 CHUNK = 100_000  # rows a fetch: the tuples of a chunk are the transient memory
 AMOUNTS_SLICE = 500  # record ids a query (well under any driver's parameter limit)
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """The cyclic garbage collector off while rows are read: every fetched row is a tuple,
+    and the collections their allocations trigger cost a third of the reading (1.6 s of
+    5 s CPU for a tenth of a national year's records). Rows hold no cycles; whatever
+    cyclic garbage the rest makes meanwhile is collected at the next collection after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _fetch(conn: Connection, sql: str, params: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
