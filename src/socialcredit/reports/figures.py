@@ -6,8 +6,9 @@ could drift. Aggregate only: no identifier, name or case number leaves the repor
 
 This module assembles the report; each figure is computed in one place, on the ``period``
 and ``Table`` they share: blocked purchases in ``screenings``, records collected (and the
-records and events the listings start from) in ``records``, listings, removals and payments
-after listing in ``listings``, cases and notices in ``due_process``, scores in ``scores``.
+records and events the listings start from) in ``records`` and ``record_parts``, listings,
+removals and payments after listing in ``listings``, cases and notices in ``due_process``,
+scores in ``scores``.
 
 Definitions (the report's ``definitions`` repeats them for readers):
 

@@ -228,14 +228,12 @@ def load_events(
     p: Period,
     recs: Records,
     rows: EventRows | None = None,
-    part: Part = ALL,
     corrections: list[Correction] | None = None,
 ) -> Events:
     """The first fulfilment, withdrawal and repair of each of ``recs`` (from ``rows``, all the
     period's events or those of ``recs``' part, when given; else read here), and the amounts
-    paid (from ``corrections``, the period's, when given). ``part`` is no longer needed:
-    the amounts are read by record id."""
-    del part
+    paid (their amounts read by record id; corrections from ``corrections``, the period's,
+    when given)."""
     n = len(recs.id)
     first = {k: np.full(n, NEVER, np.int64) for k in KINDS}
     upheld = np.zeros(n, dtype=bool)
