@@ -6,8 +6,9 @@ could drift. Aggregate only: no identifier, name or case number leaves the repor
 
 This module assembles the report; each figure is computed in one place, on the ``period``
 and ``Table`` they share: blocked purchases in ``screenings``, records collected (and the
-records and events the listings start from) in ``records``, listings, removals and payments
-after listing in ``listings``, cases and notices in ``due_process``, scores in ``scores``.
+records and events the listings start from) in ``records`` and ``record_parts``, listings,
+removals and payments after listing in ``listings``, cases and notices in ``due_process``,
+scores in ``scores``.
 
 Definitions (the report's ``definitions`` repeats them for readers):
 
@@ -38,6 +39,8 @@ record within a year; ``report_repeat``); corrections change amounts, not listin
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -45,16 +48,18 @@ from sqlalchemy import Connection
 from socialcredit.integrity import Head, head_before_day
 from socialcredit.reports.due_process import cases, notices
 from socialcredit.reports.listings import listings, paid
-from socialcredit.reports.parts import Part, add_tables, add_totals, parts
-from socialcredit.reports.period import EPOCH, Period, Table, _d, _param, period
+from socialcredit.reports.parts import add_tables, add_totals, parts
+from socialcredit.reports.period import EPOCH, Period, Table, _d, period
+from socialcredit.reports.record_parts import RecordParts, read_parts
 from socialcredit.reports.records import (
-    EventRows,
+    Correction,
+    load_corrections,
     load_event_rows,
     load_events,
-    load_records,
+    no_gc,
     records_tables,
 )
-from socialcredit.reports.repeat import load_repeat_rows, repeat_extra_days
+from socialcredit.reports.repeat import repeat_extra_days
 from socialcredit.reports.scores import scores
 from socialcredit.reports.screenings import blocked
 from socialcredit.runtime.registry import Registry
@@ -87,19 +92,14 @@ def log_heads(conn: Connection, p: Period, zone: dt.tzinfo) -> dict[str, Any]:
 
 
 def _records_figures(
-    conn: Connection, p: Period, reg: Registry, last: Any, part: Part, events: EventRows
+    conn: Connection, p: Period, reg: Registry, cut: RecordParts, i: int, corr: list[Correction]
 ) -> tuple[int, Table, Table, Table, dict[str, Any], Table, dict[str, Any]]:
-    """The figures drawn from records and their events, for the subjects of ``part``."""
-    recs = load_records(conn, p, part)
-    ev = load_events(conn, p, recs, events, part)
+    """The figures drawn from records and their events, for the subjects of part ``i``."""
+    recs = cut.records(i)
+    ev = load_events(conn, p, recs, cut.events_of(i), corrections=corr)
     by_cat, by_auth = records_tables(recs, p, reg)
     extra = repeat_extra_days(
-        load_repeat_rows(conn, reg.pack, last, part),
-        recs.id,
-        recs.subject,
-        recs.decision,
-        ev.fulfilled,
-        reg.pack,
+        cut.repeat[i], recs.id, recs.subject, recs.decision, ev.fulfilled, reg.pack
     )
     lst, lst_totals = listings(recs, ev, p, reg, extra)
     pay, pay_totals = paid(recs, ev, p, reg)
@@ -111,14 +111,19 @@ def build_report(reg: Registry, year: int) -> dict[str, Any]:
     """The transparency report for ``year`` as a JSON-ready dict (see the module docstring)."""
     p = period(reg, year)
     notes: list[str] = []
-    with reg.engine.connect() as conn:
+    # The cyclic collector is off while millions of rows are read (``no_gc``; the report is
+    # computed by the CLI, off the server, so no request waits on its garbage meanwhile).
+    with no_gc(), reg.engine.connect() as conn:
         conn.execution_options(socialcredit_readonly=True)
         with conn.begin():
             head, by_sector = blocked(conn, p, notes)
-            last = _param(conn, EPOCH + dt.timedelta(days=p.last))
-            events = load_event_rows(conn, p)
-            got = [_records_figures(conn, p, reg, last, pt, events) for pt in parts(conn)]
-            del events
+            corr = load_corrections(conn, p)
+            with tempfile.TemporaryDirectory(prefix="socialcredit-report-") as scratch:
+                cut = read_parts(
+                    conn, p, parts(conn), load_event_rows(conn, p), reg.pack, Path(scratch)
+                )
+                got = [_records_figures(conn, p, reg, cut, i, corr) for i in range(len(cut.parts))]
+                del cut
             collected = sum(g[0] for g in got)
             by_cat = add_tables([g[1] for g in got], 2)
             by_auth = add_tables([g[2] for g in got], 1)

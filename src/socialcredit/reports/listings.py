@@ -14,7 +14,16 @@ import numpy as np
 
 from socialcredit.domain.restrictions import _add_months, _add_years
 from socialcredit.domain.rules import Category, ListKind, Start, TermKind
-from socialcredit.reports.period import EPOCH, I64, Period, Table, _d, _monthly
+from socialcredit.reports.period import (
+    EPOCH,
+    I64,
+    Period,
+    Table,
+    _d,
+    _monthly,
+    distinct,
+    distinct_by_month,
+)
 from socialcredit.reports.records import Events, Records
 from socialcredit.reports.repeat import NEVER
 from socialcredit.runtime.registry import Registry
@@ -151,9 +160,8 @@ def listings(
     removed = (removal != NEVER) & p.within(removal)
     s_month = p.month_index(seg_start)
     r_month = p.month_index(np.where(removed, removal, 0))
-    nm = len(p.months)
-    newly = [len(np.unique(seg_subj[started & (s_month == i)])) for i in range(nm)]
-    gone = [len(np.unique(seg_subj[removed & (r_month == i)])) for i in range(nm)]
+    newly = distinct_by_month(p, s_month[started], seg_subj[started])
+    gone = distinct_by_month(p, r_month[removed], seg_subj[removed])
     by_reason = [_monthly(p, r_month[removed & (seg_why == k)]) for k in range(len(REASONS))]
     table.rows = [
         [m, rec_month[i], newly[i], gone[i], *[by_reason[k][i] for k in range(len(REASONS))]]
@@ -161,12 +169,12 @@ def listings(
     ]
     in_force = (seg_start <= p.last) & (seg_end >= p.last)
     totals |= {
-        "subjects_newly_listed": len(np.unique(seg_subj[started])),
-        "subjects_removed": len(np.unique(seg_subj[removed])),
+        "subjects_newly_listed": distinct(seg_subj[started]),
+        "subjects_removed": distinct(seg_subj[removed]),
         "removals_by_reason": {
             r: int((removed & (seg_why == k)).sum()) for k, r in enumerate(REASONS)
         },
-        "subjects_listed_at_end": len(np.unique(seg_subj[in_force])),
+        "subjects_listed_at_end": distinct(seg_subj[in_force]),
     }
     return table, totals
 
@@ -198,7 +206,7 @@ def paid(recs: Records, ev: Events, p: Period, reg: Registry) -> tuple[Table, di
             cents[mi] += int(a * 100)
             with_amount[mi] += 1
     count = _monthly(p, month)
-    subjects = [len(np.unique(recs.subject[rows][month == i])) for i in range(nm)]
+    subjects = distinct_by_month(p, month, recs.subject[rows])
     table = Table(
         "paid_after_listing",
         "Debts, taxes, fares and fines paid after listing (blacklist records fulfilled)",
@@ -210,7 +218,7 @@ def paid(recs: Records, ev: Events, p: Period, reg: Registry) -> tuple[Table, di
     ]
     totals = {
         "records_fulfilled": int(len(rows)),
-        "subjects_who_paid": len(np.unique(recs.subject[rows])),
+        "subjects_who_paid": distinct(recs.subject[rows]),
         "amount_paid_yuan": f"{Decimal(sum(cents)) / 100:.2f}",
     }
     return table, totals

@@ -6,8 +6,9 @@ kept (7.9 GB for a national year). Every one of those figures is a count or a su
 subjects, and no subject's figure depends on another's, so the subjects are cut into parts
 by two digits of their identifier (``substr(subject_id, 15, 2)``: the first two of a
 resident ID's sequence code, spread evenly) and each part is read and counted on its own;
-the parts' tables and totals are then added up. Each part costs one scan of ``records``
-in the database, and memory is that of a part: about :data:`ROWS_PER_PART` records.
+the parts' tables and totals are then added up. The records are read by one scan of the
+table and cut into the parts on disk (``record_parts.py``), so memory is that of a part:
+about :data:`ROWS_PER_PART` records.
 """
 
 from __future__ import annotations
